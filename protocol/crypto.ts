@@ -1,0 +1,126 @@
+/**
+ * Keys and MACs of DESIGN §5.
+ *
+ * - Wallet cryptogram: HMAC-SHA256 under a per-wallet key over the canonical
+ *   purchase bytes. The wallet key is HKDF-SHA256(issuer master key, wallet id),
+ *   so the core stores no per-wallet secret.
+ * - Result tag: HMAC-SHA256 under the device key over the canonical result.
+ * - Ed25519 for what other devices check offline (see documents.ts).
+ *
+ * Every comparison of a MAC is constant-time.
+ */
+import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, hkdfSync, sign, timingSafeEqual, verify } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { canonicalBytes, domains } from './canonical.ts';
+import { limits } from './limits.ts';
+import type { OutcomeAck, Purchase, SettleResult } from './messages.ts';
+
+export const masterKeyBytes = 32;
+
+function checkKey(key: Uint8Array, what: string): void {
+  if (key.byteLength < masterKeyBytes) throw new RangeError(`${what} must be at least ${masterKeyBytes} bytes, got ${key.byteLength}`);
+}
+
+export function deriveKey(masterKey: Uint8Array, purpose: 'wallet' | 'device', id: string): Buffer {
+  checkKey(masterKey, 'master key');
+  return Buffer.from(hkdfSync('sha256', masterKey, 'tapsettle/v1', `${purpose}-key:${id}`, 32));
+}
+
+/** The per-wallet key, from the issuer master key and the wallet id. */
+export const deriveWalletKey = (issuerMasterKey: Uint8Array, walletId: string): Buffer => deriveKey(issuerMasterKey, 'wallet', walletId);
+/** The per-device result-tag key, from the gateway's device master key and the device id. */
+export const deriveDeviceKey = (deviceMasterKey: Uint8Array, deviceId: string): Buffer => deriveKey(deviceMasterKey, 'device', deviceId);
+
+export function hmacHex(key: Uint8Array, bytes: Uint8Array): string {
+  return createHmac('sha256', key).update(bytes).digest('hex');
+}
+
+/** Constant-time comparison of two lower-case hex MACs of the right length. */
+export function macEquals(expectedHex: string, givenHex: string): boolean {
+  if (givenHex.length !== limits.macBytes * 2 || expectedHex.length !== limits.macBytes * 2) return false;
+  return timingSafeEqual(Buffer.from(expectedHex, 'hex'), Buffer.from(givenHex, 'hex'));
+}
+
+/** What the phone authenticates (DESIGN §5): wallet, device, merchant, amount, currency, article, quantity, nonce, counter. */
+export interface PurchaseAuthInput {
+  walletId: string;
+  deviceId: string;
+  purchase: Purchase;
+  deviceNonce: string;
+  counter: number;
+}
+
+export const purchaseBytes = (p: PurchaseAuthInput): Buffer =>
+  canonicalBytes(domains.purchase, [
+    p.walletId, p.deviceId, p.purchase.merchant, p.purchase.amount.minor, p.purchase.amount.currency,
+    p.purchase.article, p.purchase.quantity, p.deviceNonce, p.counter,
+  ]);
+
+export const walletCryptogram = (walletKey: Uint8Array, input: PurchaseAuthInput): string => hmacHex(walletKey, purchaseBytes(input));
+
+export const verifyWalletCryptogram = (walletKey: Uint8Array, input: PurchaseAuthInput, cryptogram: string): boolean =>
+  macEquals(walletCryptogram(walletKey, input), cryptogram);
+
+export type ResultTagFields = Pick<SettleResult, 'deviceId' | 'requestId' | 'status' | 'reason' | 'amount' | 'deferredUntil'>;
+
+export const resultBytes = (r: ResultTagFields): Buffer =>
+  canonicalBytes(domains.result, [r.deviceId, r.requestId, r.status, r.reason, r.amount?.minor, r.amount?.currency, r.deferredUntil]);
+
+export const resultTag = (deviceKey: Uint8Array, r: ResultTagFields): string => hmacHex(deviceKey, resultBytes(r));
+
+export const verifyResultTag = (deviceKey: Uint8Array, r: SettleResult): boolean => macEquals(resultTag(deviceKey, r), r.tag);
+
+export type OutcomeAckTagFields = Pick<OutcomeAck, 'deviceId' | 'requestId' | 'settleRequestId' | 'status'>;
+
+export const outcomeAckTag = (deviceKey: Uint8Array, a: OutcomeAckTagFields): string =>
+  hmacHex(deviceKey, canonicalBytes(domains.outcomeAck, [a.deviceId, a.requestId, a.settleRequestId, a.status]));
+
+export const verifyOutcomeAckTag = (deviceKey: Uint8Array, a: OutcomeAck): boolean => macEquals(outcomeAckTag(deviceKey, a), a.tag);
+
+// ---- Ed25519 -------------------------------------------------------------
+
+export interface SigningKeyPair {
+  keyId: string;
+  /** Raw 32-byte public key, base64url. */
+  publicKey: string;
+  /** Raw 32-byte private seed, base64url. Keep it secret. */
+  privateKey: string;
+}
+
+export function generateSigningKeyPair(keyId: string): SigningKeyPair {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const pub = publicKey.export({ format: 'jwk' });
+  const priv = privateKey.export({ format: 'jwk' });
+  if (typeof pub.x !== 'string' || typeof priv.d !== 'string') throw new Error('ed25519 export produced no raw key');
+  return { keyId, publicKey: pub.x, privateKey: priv.d };
+}
+
+const publicKeyCache = new Map<string, KeyObject>();
+/** Cache bound: config carries at most a few dozen keys; 1,024 leaves room for rotation. */
+const publicKeyCacheMax = 1024;
+
+function publicKeyObject(publicKey: string): KeyObject {
+  let key = publicKeyCache.get(publicKey);
+  if (!key) {
+    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: publicKey }, format: 'jwk' });
+    if (publicKeyCache.size >= publicKeyCacheMax) publicKeyCache.clear();
+    publicKeyCache.set(publicKey, key);
+  }
+  return key;
+}
+
+export function signEd25519(pair: SigningKeyPair, bytes: Uint8Array): string {
+  const key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', x: pair.publicKey, d: pair.privateKey }, format: 'jwk' });
+  return sign(null, bytes, key).toString('base64url');
+}
+
+/** Never throws: a malformed key or signature is simply not valid. */
+export function verifyEd25519(publicKey: string, bytes: Uint8Array, signature: string): boolean {
+  try {
+    const sig = Buffer.from(signature, 'base64url');
+    if (sig.byteLength !== 64) return false;
+    return verify(null, bytes, publicKeyObject(publicKey), sig);
+  } catch {
+    return false;
+  }
+}
