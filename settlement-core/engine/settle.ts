@@ -1,0 +1,136 @@
+/**
+ * Claims 1, 24, 37: validate → withdraw payer → clearing → answer. The
+ * deposit to the payee happens later (lifecycle.ts), after the answer.
+ * Every refusal is a `declined` result with a stable reason code, journalled
+ * under the request's key, so a redelivery gets the same bytes back.
+ */
+import { verifyWalletCryptogram } from '../../protocol/index.ts';
+import type { Money, ReasonCode, SettleRequest, SettleResult } from '../../protocol/index.ts';
+import { isEligible } from '../eligibility.ts';
+import type { JournalEntry, JournalKey } from '../model.ts';
+import type { BatchState } from './batch-state.ts';
+import { buildResult } from './results.ts';
+
+export type ParsedSettle =
+  | { ok: true; deviceId: string; req: SettleRequest; raw: string; fingerprint: string }
+  | { ok: false; deviceId: string; requestId: string; reason: ReasonCode; raw: string; fingerprint: string };
+
+export interface SettleDeps {
+  walletKey(walletId: string): Uint8Array;
+  deviceKey(deviceId: string): Uint8Array;
+  /** The clearing account of a currency, if the ledger has one. */
+  clearingFor(currency: string): string | undefined;
+  amountMinorMaxPerSettle: number;
+}
+
+export interface SettleDecision {
+  result: SettleResult;
+  json: string;
+  /** True when this is a redelivery answered from the journal. */
+  replay: boolean;
+}
+
+export function decideSettle(b: BatchState, p: ParsedSettle, deps: SettleDeps): SettleDecision {
+  const key: JournalKey = { deviceId: p.deviceId, requestId: p.ok ? p.req.requestId : p.requestId };
+  const amount = p.ok ? p.req.purchase.amount : undefined;
+  const existing = b.entry(key);
+  if (existing) {
+    if (existing.fingerprint === p.fingerprint) return { ...JSON_PARSE(existing.resultJson), replay: true };
+    // The key is taken by other content: refuse without touching the stored entry.
+    return { ...buildResult(deps.deviceKey(p.deviceId), { ...key, status: 'declined', reason: 'duplicate-mismatch', amount }, b.now), replay: false };
+  }
+  if (!p.ok) return journalDecline(b, p, key, p.reason, deps, null);
+  const req = p.req;
+  const reason = validate(b, p.deviceId, req, deps);
+  if (reason !== null) return journalDecline(b, p, key, reason.code, deps, reason.counterConsumed ? req.wallet.counter : null);
+
+  const payer = b.wallet(req.wallet.walletId)!.account;
+  const clearing = deps.clearingFor(req.purchase.amount.currency)!;
+  b.move('withdraw', payer, clearing, req.purchase.amount.minor, key);
+
+  const coolingOffSec = req.restrictions?.coolingOffSec;
+  const depositNotBefore = coolingOffSec !== undefined ? b.now + coolingOffSec * 1000 : null;
+  const awaitingOutcome = req.outcomeDeadlineSec !== undefined;
+  const state = awaitingOutcome || depositNotBefore === null ? 'withdrawn' : 'deferred';
+  const dueAt = awaitingOutcome ? b.now + req.outcomeDeadlineSec! * 1000 : depositNotBefore ?? b.now;
+  const answer = buildResult(deps.deviceKey(p.deviceId), {
+    ...key, status: 'approved', amount: req.purchase.amount, deferredUntil: depositNotBefore ?? undefined,
+  }, b.now);
+  b.insertEntry({
+    ...baseEntry(b, p, key, req.purchase.amount),
+    state, counter: req.wallet.counter, payer, depositNotBefore, awaitingOutcome, dueAt, resultJson: answer.json,
+  });
+  return { ...answer, replay: false };
+}
+
+const JSON_PARSE = (json: string): { result: SettleResult; json: string } => ({ result: JSON.parse(json) as SettleResult, json });
+
+interface Refusal {
+  code: ReasonCode;
+  /** The cryptogram verified, so the wallet counter is used up even though the sale is refused. */
+  counterConsumed: boolean;
+}
+
+function validate(b: BatchState, deviceId: string, req: SettleRequest, deps: SettleDeps): Refusal | null {
+  const refuse = (code: ReasonCode, counterConsumed = false): Refusal => ({ code, counterConsumed });
+  if (req.deviceId !== deviceId) return refuse('device-mismatch');
+  const device = b.device(deviceId);
+  if (!device) return refuse('unknown-device');
+  if (device.status !== 'active') return refuse('device-not-active');
+  const { merchant: merchantId, amount } = req.purchase;
+  if (device.merchant !== merchantId) return refuse('merchant-mismatch');
+  const merchant = b.account(merchantId);
+  if (!merchant || merchant.kind !== 'merchant') return refuse('unknown-account');
+  if (merchant.status !== 'active') return refuse('account-not-active');
+  const wallet = b.wallet(req.wallet.walletId);
+  if (!wallet) return refuse('unknown-wallet');
+  if (wallet.status !== 'active') return refuse('wallet-not-active');
+  const auth = { walletId: wallet.id, deviceId, purchase: req.purchase, deviceNonce: req.wallet.deviceNonce, counter: req.wallet.counter };
+  if (!verifyWalletCryptogram(deps.walletKey(wallet.id), auth, req.wallet.cryptogram)) return refuse('bad-cryptogram');
+  if (b.counterUsed(wallet.id, req.wallet.counter)) return refuse('counter-reused');
+  const payer = b.account(wallet.account);
+  if (!payer) return refuse('unknown-account', true);
+  if (payer.status !== 'active') return refuse('account-not-active', true);
+  const clearing = deps.clearingFor(amount.currency);
+  if (payer.currency !== amount.currency || merchant.currency !== amount.currency || clearing === undefined || !b.account(clearing)) {
+    return refuse('currency-mismatch', true);
+  }
+  if (amount.minor > deps.amountMinorMaxPerSettle) return refuse('over-limit', true);
+  if (!isEligible(req.restrictions?.eligibility, payer.attributes)) return refuse('not-eligible', true);
+  if (!b.canDebit(payer.id, amount.minor)) return refuse('insufficient-funds', true);
+  return null;
+}
+
+function baseEntry(b: BatchState, p: ParsedSettle, key: JournalKey, amount: Money | undefined): JournalEntry {
+  const req = p.ok ? p.req : null;
+  return {
+    ...key,
+    fingerprint: p.fingerprint,
+    state: 'declined',
+    reason: null,
+    walletId: req?.wallet.walletId ?? null,
+    counter: null,
+    payer: null,
+    merchant: req?.purchase.merchant ?? null,
+    article: req?.purchase.article ?? null,
+    amount: amount?.minor ?? null,
+    currency: amount?.currency ?? null,
+    depositNotBefore: null,
+    awaitingOutcome: false,
+    dueAt: null,
+    outcome: null,
+    outcomeRequestId: null,
+    requestJson: p.raw,
+    resultJson: '',
+    receivedAt: b.now,
+    updatedAt: b.now,
+  };
+}
+
+function journalDecline(b: BatchState, p: ParsedSettle, key: JournalKey, reason: ReasonCode, deps: SettleDeps, counter: number | null): SettleDecision {
+  const amount = p.ok ? p.req.purchase.amount : undefined;
+  const answer = buildResult(deps.deviceKey(p.deviceId), { ...key, status: 'declined', reason, amount }, b.now);
+  const payer = p.ok && counter !== null ? (b.wallet(p.req.wallet.walletId)?.account ?? null) : null;
+  b.insertEntry({ ...baseEntry(b, p, key, amount), state: 'declined', reason, counter, payer, resultJson: answer.json });
+  return { ...answer, replay: false };
+}

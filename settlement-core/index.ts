@@ -1,0 +1,13 @@
+export { SettlementCore, defaultCoreLimits } from './core.ts';
+export type { CoreLimits, CoreOptions, CoreStats } from './core.ts';
+export type { CancelReply, OutcomeReply, SettleReply } from './engine/commands.ts';
+export type { AuditCheck, AuditReport } from './audit.ts';
+export type { OpenAccountInput } from './admin.ts';
+export { CoreError, InvariantError, coreErrorCodes } from './errors.ts';
+export type { CoreErrorCode } from './errors.ts';
+export * from './model.ts';
+export { finalStates, canTransition } from './journal-states.ts';
+export { isEligible } from './eligibility.ts';
+export type { LedgerStore, LedgerTx, WriteSet } from './store/ledger-store.ts';
+export { SqliteLedgerStore } from './store/sqlite/sqlite-store.ts';
+export type { SqliteStoreOptions } from './store/sqlite/sqlite-store.ts';

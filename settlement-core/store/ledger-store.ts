@@ -1,0 +1,104 @@
+/**
+ * The contract every ledger store implements (SQLite now; PostgreSQL and the
+ * sharded store later). test/settlement-core/store-contract.ts is its test
+ * suite, run against every implementation.
+ *
+ * The engine is the only writer and runs one unit of work at a time: it loads
+ * what a batch needs, decides in memory, then hands the store one WriteSet.
+ * The store applies it atomically and checks, on its side of the disk, that
+ * every journal update and balance update starts from the state the engine
+ * saw (a mismatch is an InvariantError and nothing is written).
+ */
+import type { Account, AccountStatus, CustomerAttributes, Device, JournalEntry, JournalKey, JournalState, NewTransfer, StatementLine, Transfer, Wallet } from '../model.ts';
+
+export interface JournalUpdate {
+  key: JournalKey;
+  from: JournalState;
+  to: JournalState;
+  /** The entry's mutable fields after the update (all of them, so the store writes one fixed statement). */
+  fields: Pick<JournalEntry, 'dueAt' | 'awaitingOutcome' | 'outcome' | 'outcomeRequestId' | 'depositNotBefore' | 'updatedAt'>;
+}
+
+export interface BalanceUpdate {
+  id: string;
+  /** The balance the engine read; the store refuses the write if the disk says otherwise. */
+  before: number;
+  after: number;
+}
+
+export interface WriteSet {
+  journalInserts: JournalEntry[];
+  journalUpdates: JournalUpdate[];
+  transfers: NewTransfer[];
+  balances: BalanceUpdate[];
+}
+
+export interface CounterKey {
+  walletId: string;
+  counter: number;
+}
+
+/** Reads and writes inside one ACID transaction. */
+export interface LedgerTx {
+  getAccounts(ids: readonly string[]): Promise<Map<string, Account>>;
+  getDevices(ids: readonly string[]): Promise<Map<string, Device>>;
+  getWallets(ids: readonly string[]): Promise<Map<string, Wallet>>;
+  /** Keyed by journalKeyString. */
+  getJournalEntries(keys: readonly JournalKey[]): Promise<Map<string, JournalEntry>>;
+  /** Which of these (wallet, counter) pairs are already consumed; keyed `${walletId}:${counter}`. */
+  countersUsed(keys: readonly CounterKey[]): Promise<Set<string>>;
+  transferByReference(reference: string): Promise<Transfer | null>;
+  findAccounts(kind: Account['kind'], currency: string): Promise<Account[]>;
+  /** The highest account number in use on a branch, or -1. */
+  maxAccountNumber(branch: number): Promise<number>;
+  apply(writes: WriteSet): Promise<void>;
+  insertAccount(account: Account): Promise<void>;
+  setAccountStatus(id: string, status: AccountStatus): Promise<void>;
+  setAttributes(id: string, attributes: CustomerAttributes): Promise<void>;
+  upsertDevice(device: Device): Promise<void>;
+  insertWallet(wallet: Wallet): Promise<void>;
+  setWalletStatus(id: string, status: Wallet['status']): Promise<void>;
+}
+
+export interface StatementQuery {
+  fromMs?: number;
+  toMs?: number;
+  /** Page cursor: lines with a transfer id below this (newest first). */
+  beforeTransferId?: number;
+  limit: number;
+}
+
+export interface JournalQuery {
+  state?: JournalState;
+  limit: number;
+  /** Page cursor: entries received after this (receivedAt, deviceId, requestId). */
+  after?: { receivedAt: number; deviceId: string; requestId: string };
+}
+
+export interface LedgerStore {
+  readonly kind: string;
+  /** Creates or upgrades the schema; idempotent. */
+  migrate(): Promise<void>;
+  /** Runs fn in one transaction: commits, durably, when it resolves; rolls back when it throws. One at a time. */
+  transaction<T>(fn: (tx: LedgerTx) => Promise<T>): Promise<T>;
+
+  // Reads of committed data, outside any unit of work.
+  getAccount(id: string): Promise<Account | null>;
+  listAccounts(query: { kind?: Account['kind']; limit: number; afterId?: string }): Promise<Account[]>;
+  getDevice(id: string): Promise<Device | null>;
+  listDevices(): Promise<Device[]>;
+  getWallet(id: string): Promise<Wallet | null>;
+  statement(accountId: string, query: StatementQuery): Promise<StatementLine[]>;
+  getJournalEntry(key: JournalKey): Promise<JournalEntry | null>;
+  listJournal(query: JournalQuery): Promise<JournalEntry[]>;
+  countJournalByState(): Promise<Record<string, number>>;
+  /** Non-final entries whose dueAt is at or before nowMs, oldest first. */
+  dueEntries(nowMs: number, limit: number): Promise<JournalKey[]>;
+  /** The earliest dueAt of any non-final entry, or null. */
+  nextDueAt(): Promise<number | null>;
+  /** Every transfer with id > afterId, in id order, for the audit. */
+  scanTransfers(afterId: number, limit: number): Promise<Transfer[]>;
+  /** Every journal entry, for the audit, in key order. */
+  scanJournal(after: JournalKey | null, limit: number): Promise<JournalEntry[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,88 @@
+/**
+ * SQLite schema, as numbered migrations. `PRAGMA user_version` holds the
+ * number of the last one applied; each runs in its own transaction.
+ *
+ * One transfer row is one double-entry movement: it debits `from_account`,
+ * credits `to_account`, and records both balances after it — that row is the
+ * history line of both accounts (claims 3, 38).
+ */
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    branch INTEGER NOT NULL,
+    number INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    name TEXT NOT NULL,
+    balance INTEGER NOT NULL,
+    floor INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    CHECK (balance >= floor)
+  ) WITHOUT ROWID;
+  CREATE INDEX accounts_kind ON accounts(kind, currency);
+
+  CREATE TABLE transfers (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    from_account TEXT NOT NULL,
+    to_account TEXT NOT NULL,
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    currency TEXT NOT NULL,
+    from_balance_after INTEGER NOT NULL,
+    to_balance_after INTEGER NOT NULL,
+    journal_device TEXT,
+    journal_request TEXT,
+    reference TEXT UNIQUE,
+    at INTEGER NOT NULL,
+    CHECK (from_account <> to_account)
+  );
+  CREATE INDEX transfers_from ON transfers(from_account, id);
+  CREATE INDEX transfers_to ON transfers(to_account, id);
+
+  CREATE TABLE journal (
+    device_id TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT,
+    wallet_id TEXT,
+    counter INTEGER,
+    payer TEXT,
+    merchant TEXT,
+    article TEXT,
+    amount INTEGER,
+    currency TEXT,
+    deposit_not_before INTEGER,
+    awaiting_outcome INTEGER NOT NULL,
+    due_at INTEGER,
+    outcome TEXT,
+    outcome_request_id TEXT,
+    request_json TEXT NOT NULL,
+    result_json TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (device_id, request_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX journal_due ON journal(due_at) WHERE due_at IS NOT NULL;
+  CREATE INDEX journal_received ON journal(received_at, device_id, request_id);
+  CREATE UNIQUE INDEX journal_wallet_counter ON journal(wallet_id, counter) WHERE counter IS NOT NULL;
+
+  CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    merchant TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE wallets (
+    id TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+];

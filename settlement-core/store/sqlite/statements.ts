@@ -1,0 +1,55 @@
+/** Every SQL statement of the SQLite store, prepared once per connection. */
+import type { Database, Statement } from 'better-sqlite3';
+
+export function prepareStatements(db: Database) {
+  const p = (sql: string): Statement => db.prepare(sql);
+  return {
+    account: p('SELECT * FROM accounts WHERE id = ?'),
+    listAccounts: p(`SELECT * FROM accounts WHERE (@kind IS NULL OR kind = @kind) AND id > @after ORDER BY id LIMIT @limit`),
+    findAccounts: p('SELECT * FROM accounts WHERE kind = ? AND currency = ? ORDER BY id'),
+    maxAccountNumber: p('SELECT max(number) AS n FROM accounts WHERE branch = ?'),
+    insertAccount: p(`INSERT INTO accounts (id, branch, number, kind, currency, name, balance, floor, status, attributes, created_at)
+      VALUES (@id, @branch, @number, @kind, @currency, @name, @balance, @floor, @status, @attributes, @created_at)`),
+    setAttributes: p('UPDATE accounts SET attributes = ? WHERE id = ?'),
+    setAccountStatus: p('UPDATE accounts SET status = ? WHERE id = ?'),
+    updateBalance: p('UPDATE accounts SET balance = ? WHERE id = ? AND balance = ?'),
+    device: p('SELECT * FROM devices WHERE id = ?'),
+    listDevices: p('SELECT * FROM devices ORDER BY id'),
+    upsertDevice: p(`INSERT INTO devices (id, kind, merchant, status, created_at) VALUES (@id, @kind, @merchant, @status, @created_at)
+      ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, merchant = excluded.merchant, status = excluded.status`),
+    wallet: p('SELECT * FROM wallets WHERE id = ?'),
+    insertWallet: p('INSERT INTO wallets (id, account, status, created_at) VALUES (@id, @account, @status, @created_at)'),
+    setWalletStatus: p('UPDATE wallets SET status = ? WHERE id = ?'),
+    journal: p('SELECT * FROM journal WHERE device_id = ? AND request_id = ?'),
+    insertJournal: p(`INSERT INTO journal (device_id, request_id, fingerprint, state, reason, wallet_id, counter, payer, merchant, article,
+      amount, currency, deposit_not_before, awaiting_outcome, due_at, outcome, outcome_request_id, request_json, result_json, received_at, updated_at)
+      VALUES (@device_id, @request_id, @fingerprint, @state, @reason, @wallet_id, @counter, @payer, @merchant, @article,
+      @amount, @currency, @deposit_not_before, @awaiting_outcome, @due_at, @outcome, @outcome_request_id, @request_json, @result_json, @received_at, @updated_at)`),
+    updateJournal: p(`UPDATE journal SET state = @to, due_at = @due_at, awaiting_outcome = @awaiting, outcome = @outcome,
+      outcome_request_id = @outcome_request_id, deposit_not_before = @deposit_not_before, updated_at = @updated_at
+      WHERE device_id = @device AND request_id = @request AND state = @from`),
+    counterUsed: p('SELECT 1 FROM journal WHERE wallet_id = ? AND counter = ?'),
+    listJournal: p(`SELECT * FROM journal WHERE (@state IS NULL OR state = @state)
+      AND (received_at, device_id, request_id) > (@at, @device, @request) ORDER BY received_at, device_id, request_id LIMIT @limit`),
+    countByState: p('SELECT state, count(*) AS n FROM journal GROUP BY state ORDER BY state'),
+    due: p('SELECT device_id, request_id FROM journal WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT ?'),
+    nextDue: p('SELECT min(due_at) AS due_at FROM journal WHERE due_at IS NOT NULL'),
+    insertTransfer: p(`INSERT INTO transfers (kind, from_account, to_account, amount, currency, from_balance_after, to_balance_after,
+      journal_device, journal_request, reference, at)
+      VALUES (@kind, @from_account, @to_account, @amount, @currency, @from_balance_after, @to_balance_after,
+      @journal_device, @journal_request, @reference, @at)`),
+    transferByReference: p('SELECT * FROM transfers WHERE reference = ?'),
+    // Newest first; each side walks its (account, id) index backwards and stops at the page size.
+    statement: p(`SELECT * FROM (
+        SELECT * FROM (SELECT * FROM transfers WHERE from_account = @account AND id < @before AND at >= @from AND at < @to
+          ORDER BY id DESC LIMIT @limit)
+        UNION ALL
+        SELECT * FROM (SELECT * FROM transfers WHERE to_account = @account AND id < @before AND at >= @from AND at < @to
+          ORDER BY id DESC LIMIT @limit)
+      ) ORDER BY id DESC LIMIT @limit`),
+    scanTransfers: p('SELECT * FROM transfers WHERE id > ? ORDER BY id LIMIT ?'),
+    scanJournal: p('SELECT * FROM journal WHERE (device_id, request_id) > (?, ?) ORDER BY device_id, request_id LIMIT ?'),
+  };
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;
