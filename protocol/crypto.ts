@@ -35,9 +35,15 @@ export function hmacHex(key: Uint8Array, bytes: Uint8Array): string {
   return createHmac('sha256', key).update(bytes).digest('hex');
 }
 
-/** Constant-time comparison of two lower-case hex MACs of the right length. */
+const macHexPattern = new RegExp(`^[0-9a-f]{${limits.macBytes * 2}}$`);
+
+/**
+ * Constant-time comparison of two lower-case hex MACs of the right length.
+ * Anything else is simply not equal: Buffer.from(…, 'hex') stops at the first
+ * non-hex character, and timingSafeEqual throws on buffers of unequal length.
+ */
 export function macEquals(expectedHex: string, givenHex: string): boolean {
-  if (givenHex.length !== limits.macBytes * 2 || expectedHex.length !== limits.macBytes * 2) return false;
+  if (!macHexPattern.test(givenHex) || !macHexPattern.test(expectedHex)) return false;
   return timingSafeEqual(Buffer.from(expectedHex, 'hex'), Buffer.from(givenHex, 'hex'));
 }
 
@@ -99,9 +105,25 @@ const publicKeyCache = new Map<string, KeyObject>();
 /** Cache bound: config carries at most a few dozen keys; 1,024 leaves room for rotation. */
 const publicKeyCacheMax = 1024;
 
+/** Raw Ed25519 public key and signature sizes, in bytes. */
+const ed25519PublicKeyBytes = 32;
+const ed25519SignatureBytes = 64;
+
+/**
+ * Decodes base64url only in its one canonical form (no padding, no other
+ * alphabet, no stray characters, zero trailing bits): Buffer.from is lenient,
+ * and a lenient decoder lets many strings stand for one signature or key.
+ */
+function decodeCanonicalBase64url(text: string, bytes: number): Buffer | null {
+  const decoded = Buffer.from(text, 'base64url');
+  if (decoded.byteLength !== bytes || decoded.toString('base64url') !== text) return null;
+  return decoded;
+}
+
 function publicKeyObject(publicKey: string): KeyObject {
   let key = publicKeyCache.get(publicKey);
   if (!key) {
+    if (decodeCanonicalBase64url(publicKey, ed25519PublicKeyBytes) === null) throw new RangeError('not a raw Ed25519 public key in base64url');
     key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: publicKey }, format: 'jwk' });
     if (publicKeyCache.size >= publicKeyCacheMax) publicKeyCache.clear();
     publicKeyCache.set(publicKey, key);
@@ -117,8 +139,8 @@ export function signEd25519(pair: SigningKeyPair, bytes: Uint8Array): string {
 /** Never throws: a malformed key or signature is simply not valid. */
 export function verifyEd25519(publicKey: string, bytes: Uint8Array, signature: string): boolean {
   try {
-    const sig = Buffer.from(signature, 'base64url');
-    if (sig.byteLength !== 64) return false;
+    const sig = decodeCanonicalBase64url(signature, ed25519SignatureBytes);
+    if (sig === null) return false;
     return verify(null, bytes, publicKeyObject(publicKey), sig);
   } catch {
     return false;
