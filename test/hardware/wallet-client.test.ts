@@ -71,7 +71,8 @@ describe('WalletClient over the direct transport: the full dialogue with a simul
   it('needs SELECT again after the reader released the phone', async () => {
     const { client, transport } = await connect();
     await client.select();
-    transport.release();
+    await transport.release();
+    await expect(client.getWallet()).rejects.toMatchObject({ code: 'TS_ERR_NFC_NO_TARGET' });
     transport.activate();
     expect(await appletError(client.getWallet())).toMatchObject({ code: 'TS_ERR_APPLET_UNKNOWN', sw: sw.unknown });
     await client.select();
@@ -102,7 +103,7 @@ describe('WalletClient: refusals and failures as coded errors', () => {
     const { client, phone } = await connect();
     await client.select();
     phone.remove();
-    await expect(client.getWallet()).rejects.toMatchObject({ code: 'TS_ERR_PHONE_NOT_IN_FIELD' });
+    await expect(client.getWallet()).rejects.toMatchObject({ code: 'TS_ERR_NFC_TARGET_LOST' });
 
     const stalled = await connect({ consent: () => new Promise<boolean>(() => undefined) }, { exchangeTimeoutMs: 50 });
     await stalled.client.select();
