@@ -7,8 +7,8 @@
  *
  * A record (a purchase, a ticket, ...) is its fields as items in one fixed
  * order; a list is one container item per record. Binary rather than JSON
- * because every APDU costs a round trip at the gate: a ticket is ~170 bytes
- * here (one APDU) against ~330 as JSON (two). Decoders take exactly that
+ * because every APDU costs a round trip at the gate: a ticket is ~160 bytes
+ * here (one APDU) against ~310 as JSON (two). Decoders take exactly that
  * form — no unknown, missing, repeated or reordered item, shortest lengths
  * only — so one value has one encoding; then the protocol's zod schemas
  * validate every decoded value. Encoders validate their input the same way.
