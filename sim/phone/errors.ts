@@ -5,6 +5,8 @@ export type PhoneErrorCode =
   | 'TS_ERR_PHONE_NOT_IN_FIELD'
   /** An APDU arrived before the reader activated the phone (or after it released it). */
   | 'TS_ERR_PHONE_NOT_ACTIVATED'
+  /** More APDUs were sent before the earlier ones were answered than ISO-DEP ever has in flight. */
+  | 'TS_ERR_PHONE_BUSY'
   /** The counter file is unreadable, malformed, too large or belongs to another wallet. */
   | 'TS_ERR_PHONE_COUNTER_FILE';
 

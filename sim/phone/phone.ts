@@ -34,6 +34,8 @@ export interface SimulatedPhoneOptions {
   initialCounter?: number;
   /** Asked before each purchase; false = the user declines (6985). */
   consent?: ConsentHook;
+  /** How long the consent prompt waits for the user before counting it as a refusal. */
+  consentTimeoutMs?: number;
   /** Source of the per-activation UID; inject a seeded one to replay a run. */
   randomBytes?: (size: number) => Uint8Array;
 }
@@ -47,6 +49,15 @@ const phoneAts = Uint8Array.of(0x78, 0x80, 0x70, 0x02);
 /** ISO 14443-3: a 4-byte UID whose first byte is 08h is a random ID, new at each activation. */
 const randomUidBytes = 4;
 const randomUidPrefix = 0x08;
+/** A user who has not decided within 10 s has walked away from the gate; a minute is the most any scenario may ask for. */
+export const phoneDefaults = { consentTimeoutMs: 10_000 } as const;
+export const consentTimeoutMsMax = 60_000;
+/**
+ * ISO-DEP is half duplex: a reader has one APDU in flight. A few more may
+ * queue when a reader retries after its own timeout; past that a caller is
+ * running away and is refused rather than queued without end.
+ */
+export const queuedExchangesMax = 4;
 
 function checkOptions(o: SimulatedPhoneOptions): void {
   const bad = (option: string, why: string): never => {
@@ -58,6 +69,8 @@ function checkOptions(o: SimulatedPhoneOptions): void {
   const c = o.initialCounter;
   if (c !== undefined && !(Number.isInteger(c) && c >= 0 && c <= limits.walletCounterMax)) bad('initialCounter', `expected an integer 0..${limits.walletCounterMax}`);
   if (o.consent !== undefined && typeof o.consent !== 'function') bad('consent', 'expected a function');
+  const t = o.consentTimeoutMs;
+  if (t !== undefined && !(Number.isInteger(t) && t >= 1 && t <= consentTimeoutMsMax)) bad('consentTimeoutMs', `expected an integer 1..${consentTimeoutMsMax}`);
   if (o.randomBytes !== undefined && typeof o.randomBytes !== 'function') bad('randomBytes', 'expected a function');
 }
 
@@ -82,6 +95,7 @@ export class SimulatedPhone implements Iso14443aTarget {
   private routed = false;
   /** APDUs are handled one at a time, in order, as the NFC controller delivers them. */
   private queue: Promise<unknown> = Promise.resolve();
+  private queued = 0;
 
   /** Use SimulatedPhone.open: it validates the options and reads the counter first. */
   private constructor(applet: WalletApplet, randomBytes: (size: number) => Uint8Array) {
@@ -95,7 +109,10 @@ export class SimulatedPhone implements Iso14443aTarget {
       ? new MemoryCounterStore(options.initialCounter)
       : new FileCounterStore(options.counterFile, options.walletId, options.initialCounter);
     const counter = await store.load();
-    const applet = new WalletApplet(options.walletId, Uint8Array.from(options.walletKey), store, counter, options.consent);
+    const applet = new WalletApplet({
+      walletId: options.walletId, walletKey: Uint8Array.from(options.walletKey), store, counter,
+      consent: options.consent, consentTimeoutMs: options.consentTimeoutMs ?? phoneDefaults.consentTimeoutMs,
+    });
     return new SimulatedPhone(applet, options.randomBytes ?? ((size) => cryptoRandomBytes(size)));
   }
 
@@ -142,7 +159,11 @@ export class SimulatedPhone implements Iso14443aTarget {
   }
 
   transceive(apdu: Uint8Array): Promise<Uint8Array> {
-    const result = this.queue.then(() => this.exchange(Uint8Array.from(apdu)));
+    if (this.queued >= queuedExchangesMax) return Promise.reject(new PhoneError('TS_ERR_PHONE_BUSY', `${this.queued} exchanges already waiting`));
+    this.queued += 1;
+    const result = this.queue.then(() => this.exchange(Uint8Array.from(apdu))).finally(() => {
+      this.queued -= 1;
+    });
     this.queue = result.catch(() => undefined);
     return result;
   }

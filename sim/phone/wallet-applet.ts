@@ -18,6 +18,30 @@ import { WalletHoldings } from './wallet-holdings.ts';
 /** Asked before every purchase; answering false (a user who declines) makes the applet answer 6985. */
 export type ConsentHook = (request: AuthorizeCommand) => boolean | Promise<boolean>;
 
+export interface WalletAppletParts {
+  walletId: string;
+  walletKey: Uint8Array;
+  store: CounterStore;
+  /** The last counter value used, as loaded from the store. */
+  counter: number;
+  consent?: ConsentHook | undefined;
+  /** A user who has not answered the consent prompt by then has declined. */
+  consentTimeoutMs: number;
+}
+
+/** The hook's answer, or false once `timeoutMs` has passed without one. */
+async function askWithin(consent: ConsentHook, request: AuthorizeCommand, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const silence = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([Promise.resolve(consent(request)), silence]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 interface Answer {
   data: Uint8Array;
   status: number;
@@ -44,19 +68,21 @@ export class WalletApplet {
   private readonly walletKey: Uint8Array;
   private readonly store: CounterStore;
   private readonly consent: ConsentHook | undefined;
+  private readonly consentTimeoutMs: number;
   /** The last counter value a cryptogram used. */
   private counter: number;
   private chain: Chain | null = null;
   /** Response bytes waiting for GET RESPONSE. */
   private pending: Uint8Array | null = null;
 
-  constructor(walletId: string, walletKey: Uint8Array, store: CounterStore, counter: number, consent?: ConsentHook) {
-    this.walletId = walletId;
-    this.walletKey = walletKey;
-    this.store = store;
-    this.counter = counter;
-    this.consent = consent;
-    this.holdings = new WalletHoldings(walletId);
+  constructor(parts: WalletAppletParts) {
+    this.walletId = parts.walletId;
+    this.walletKey = parts.walletKey;
+    this.store = parts.store;
+    this.counter = parts.counter;
+    this.consent = parts.consent;
+    this.consentTimeoutMs = parts.consentTimeoutMs;
+    this.holdings = new WalletHoldings(parts.walletId);
   }
 
   get lastCounter(): number {
@@ -156,7 +182,7 @@ export class WalletApplet {
   }
 
   private async authorize(request: AuthorizeCommand): Promise<Answer> {
-    if (this.consent && !(await this.consent(request))) return statusOnly(sw.conditionsNotSatisfied);
+    if (this.consent && !(await askWithin(this.consent, request, this.consentTimeoutMs))) return statusOnly(sw.conditionsNotSatisfied);
     // An exhausted counter cannot make a fresh cryptogram: the wallet must be re-enrolled.
     if (this.counter >= limits.walletCounterMax) return statusOnly(sw.conditionsNotSatisfied);
     const counter = this.counter + 1;

@@ -105,7 +105,7 @@ describe('WalletClient: refusals and failures as coded errors', () => {
     phone.remove();
     await expect(client.getWallet()).rejects.toMatchObject({ code: 'TS_ERR_NFC_TARGET_LOST' });
 
-    const stalled = await connect({ consent: () => new Promise<boolean>(() => undefined) }, { exchangeTimeoutMs: 50 });
+    const stalled = await connect({ consent: () => new Promise<boolean>(() => undefined), consentTimeoutMs: 300 }, { exchangeTimeoutMs: 50 });
     await stalled.client.select();
     await expect(stalled.client.authorizePurchase(authorizeRequest())).rejects.toMatchObject({ code: 'TS_ERR_NFC_TIMEOUT' });
   });

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { appletCommands, appletData, cla, ins, sw } from '../../../protocol/applet.ts';
+import { appletCommands, appletData, cla, decodeResponseApdu, encodeCommandApdu, ins, sw } from '../../../protocol/applet.ts';
 import { deriveWalletKey, limits, verifyWalletCryptogram } from '../../../protocol/index.ts';
 import { PhoneError } from '../../../sim/phone/errors.ts';
+import { queuedExchangesMax } from '../../../sim/phone/phone.ts';
 import { authorizeRequest, deviceId, issuerMasterKey, purchase, walletId } from './fixtures.ts';
 import { openPhone, selectedPhone, send, sendRaw } from './helpers.ts';
 
@@ -40,6 +41,7 @@ describe('simulated phone: as an ISO 14443-A target', () => {
     await expect(openPhone({ walletId: 'not-a-wallet' })).rejects.toThrow(/walletId/);
     await expect(openPhone({ walletKey: new Uint8Array(8) })).rejects.toThrow(/walletKey/);
     await expect(openPhone({ initialCounter: -1 })).rejects.toMatchObject({ code: 'TS_ERR_PHONE_OPTION' });
+    await expect(openPhone({ consentTimeoutMs: 0 })).rejects.toThrow(/consentTimeoutMs/);
   });
 });
 
@@ -140,6 +142,22 @@ describe('simulated phone: AUTHORIZE PURCHASE', () => {
     expect(answer.sw).toBe(sw.conditionsNotSatisfied);
     expect(seen).toEqual(['cola-330']);
     expect(phone.counter).toBe(0);
+  });
+
+  it('counts a user who never answers the prompt as declining, once consentTimeoutMs has passed', async () => {
+    const phone = await selectedPhone({ consent: () => new Promise<boolean>(() => undefined), consentTimeoutMs: 30 });
+    const answer = await send(phone, appletCommands.authorizePurchase(appletData.authorizeCommand.encode(authorizeRequest())));
+    expect(answer.sw).toBe(sw.conditionsNotSatisfied);
+    expect(phone.counter).toBe(0);
+  });
+
+  it('refuses a runaway caller instead of queueing APDUs without end', async () => {
+    const phone = await selectedPhone({ consent: () => new Promise<boolean>(() => undefined), consentTimeoutMs: 50 });
+    const apdu = encodeCommandApdu(appletCommands.authorizePurchase(appletData.authorizeCommand.encode(authorizeRequest())));
+    const waiting = Array.from({ length: queuedExchangesMax }, () => phone.transceive(apdu));
+    await expect(phone.transceive(apdu)).rejects.toMatchObject({ code: 'TS_ERR_PHONE_BUSY' });
+    for (const response of await Promise.all(waiting)) expect(decodeResponseApdu(response).sw).toBe(sw.conditionsNotSatisfied);
+    expect((await send(phone, appletCommands.getWallet())).sw).toBe(sw.ok);
   });
 
   it('answers 6985 once the 32-bit counter is exhausted', async () => {
