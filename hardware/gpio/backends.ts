@@ -1,4 +1,5 @@
 import { GpioError } from './errors.ts';
+import type { GpiodLib } from './gpiod-io.ts';
 import type { IoPluginLike, J5BoardOptions } from './j5.ts';
 
 /**
@@ -32,7 +33,13 @@ export type GpioBackendConfig =
       /** How to open the port; default serialport's SerialPort. The simulator passes a mock port. */
       openPort?: OpenSerialPort;
     }
-  | { backend: 'gpiod'; /** /dev/gpiochip0 on a Pi 4 and earlier; gpiochip4 on a Pi 5 (RP1). */ chip?: string };
+  | {
+      backend: 'gpiod';
+      /** /dev/gpiochip0 on a Pi 4 and earlier; gpiochip4 on a Pi 5 (RP1). */
+      chip?: string;
+      /** node-libgpiod itself, or a stand-in; default: imported on open. */
+      lib?: GpiodLib;
+    };
 
 export const firmataBaudRateDefault = 57_600;
 
@@ -54,7 +61,7 @@ export async function openBackend(config: GpioBackendConfig): Promise<OpenedBack
     }
     case 'gpiod': {
       const { openGpiodIo } = await import('./gpiod-io.ts');
-      const io = await openGpiodIo(config.chip ?? '/dev/gpiochip0');
+      const io = await openGpiodIo(config.chip ?? '/dev/gpiochip0', config.lib);
       return { j5Options: { io }, release: () => Promise.resolve(io.close()) };
     }
     default:

@@ -5,7 +5,7 @@ import { openBackend } from './backends.ts';
 import { DebouncedInput } from './debounced-input.ts';
 import { GpioError, checkIntegerOption } from './errors.ts';
 import type { J5Board, JohnnyFive } from './j5.ts';
-import { forgetBoard, loadJohnnyFive } from './j5.ts';
+import { clearFirmataHandshake, forgetBoard, loadJohnnyFive } from './j5.ts';
 import type { InputPinOptions, LedPinOptions, RelayPinOptions, StatusLed } from './parts.ts';
 import { makeJ5Input, makeJ5Led, makeJ5Relay } from './parts.ts';
 
@@ -22,6 +22,8 @@ export interface GpioBoardOptions {
  */
 export const boardReadyTimeoutMsDefault = 10_000;
 const boardReadyTimeoutMsMax = 60_000;
+/** Extra time given to j5's own connect watchdog beyond ours. */
+const j5WatchdogMarginMs = 1_000;
 /** A board answers a pin report in milliseconds; one second means it never will. */
 export const firstReadingTimeoutMsDefault = 1_000;
 
@@ -53,12 +55,14 @@ export class GpioBoard {
     const firstReadingTimeoutMs = checkIntegerOption('gpio firstReadingTimeoutMs', options.firstReadingTimeoutMs ?? firstReadingTimeoutMsDefault, 1, boardReadyTimeoutMsMax);
     const five = await loadJohnnyFive();
     const opened = await openBackend(config);
-    const board = new five.Board({ ...opened.j5Options, repl: false, debug: false, sigint: false, timeout: readyTimeoutMs });
+    // j5's own connect watchdog gets a margin so ours fires first and the error carries our code.
+    const board = new five.Board({ ...opened.j5Options, repl: false, debug: false, sigint: false, timeout: readyTimeoutMs + j5WatchdogMarginMs });
     try {
       await waitReady(board, readyTimeoutMs, config.backend);
     } catch (error) {
       if (board.timer !== null) clearTimeout(board.timer);
       board.timer = null;
+      clearFirmataHandshake(board);
       forgetBoard(five, board);
       await opened.release();
       throw error;

@@ -97,3 +97,15 @@ export function forgetBoard(five: JohnnyFive, board: J5Board): void {
   const index = five.Board.cache.indexOf(board);
   if (index >= 0) five.Board.cache.splice(index, 1);
 }
+
+/**
+ * firmata.js asks an Arduino for its version after 5 s of silence, on a timer
+ * kept on the IO object and cleared only by an answer. When we give up on a
+ * board, clear it, or it fires later and writes to a closed port.
+ */
+export function clearFirmataHandshake(board: J5Board): void {
+  const io: unknown = board.io;
+  if (typeof io !== 'object' || io === null || !('reportVersionTimeoutId' in io)) return;
+  const timer = io.reportVersionTimeoutId;
+  if (typeof timer === 'object' && timer !== null) clearTimeout(timer as NodeJS.Timeout);
+}
