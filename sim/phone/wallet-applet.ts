@@ -112,12 +112,12 @@ export class WalletApplet {
   }
 
   private async dispatch(cmd: CommandApdu): Promise<Answer> {
-    if (cmd.cla === cla.iso && cmd.ins === ins.select) {
-      this.chain = null;
-      return ok(appletData.select.encode({ appletVersion }));
-    }
+    const ours = cmd.cla === cla.proprietary || cmd.cla === (cla.proprietary | cla.chainingBit);
+    // Anything but the next chunk of a chain ends that chain (ISO 7816-4).
+    if (!ours) this.chain = null;
+    if (cmd.cla === cla.iso && cmd.ins === ins.select) return ok(appletData.select.encode({ appletVersion }));
     if (cmd.cla === cla.iso) return statusOnly(sw.insNotSupported);
-    if (cmd.cla !== cla.proprietary && cmd.cla !== (cla.proprietary | cla.chainingBit)) return statusOnly(sw.claNotSupported);
+    if (!ours) return statusOnly(sw.claNotSupported);
     const whole = this.reassemble(cmd);
     if ('status' in whole) return whole;
     return this.execute(whole);

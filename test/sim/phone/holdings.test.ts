@@ -3,7 +3,7 @@ import { appletCommands, appletData, appletDataLimits, chainCommand, cla, isMore
 import type { CommandApdu, ResponseApdu } from '../../../protocol/applet.ts';
 import type { SimulatedPhone } from '../../../sim/phone/phone.ts';
 import { admission, otherWalletId, ticket, token } from './fixtures.ts';
-import { selectedPhone, send } from './helpers.ts';
+import { selectedPhone, send, sendRaw } from './helpers.ts';
 
 /** Sends a command chained in `chunkBytes` pieces; every piece but the last must be acknowledged with 9000. */
 async function sendChained(phone: SimulatedPhone, cmd: CommandApdu, chunkBytes = 255): Promise<{ answer: ResponseApdu; apdus: number }> {
@@ -92,11 +92,16 @@ describe('simulated phone: tickets, admission, e-money', () => {
     expect(phone.holdings.emoney()).toEqual(tokens.slice(3));
   });
 
-  it('drops a chain whose header changes midway (6985) and one that outgrows the limit (6700)', async () => {
+  it('drops a chain whose header changes midway (6985), one interrupted, and one that outgrows the limit (6700)', async () => {
     const phone = await selectedPhone();
     const chunks = chainCommand(appletCommands.putTicket(appletData.tickets.encode(longTickets)));
     expect((await send(phone, chunks[0]!)).sw).toBe(sw.ok);
     expect((await send(phone, { ...chunks[1]!, p1: putMode.replaceAll })).sw).toBe(sw.conditionsNotSatisfied);
+    expect(phone.holdings.tickets()).toEqual([]);
+    // Another command between chunks ends the chain: the last chunk alone is then a fragment, not a ticket list.
+    expect((await send(phone, chunks[0]!)).sw).toBe(sw.ok);
+    expect((await sendRaw(phone, [0x00, 0xb0, 0, 0, 0])).sw).toBe(sw.insNotSupported);
+    expect((await send(phone, chunks.at(-1)!)).sw).toBe(sw.wrongData);
     expect(phone.holdings.tickets()).toEqual([]);
     const chunk = { ...appletCommands.putTicket(new Uint8Array(255).fill(1)), cla: cla.proprietary | cla.chainingBit, ne: null };
     let status: number = sw.ok;
