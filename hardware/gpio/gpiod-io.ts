@@ -73,7 +73,6 @@ export class GpiodIo extends EventEmitter {
   readonly HIGH = 1;
   readonly LOW = 0;
   readonly name: string;
-  readonly defaultLed = -1;
   readonly analogPins: readonly number[] = [];
   readonly pins: { supportedModes: number[]; mode: number; value: number; report: 0 | 1; analogChannel: number }[];
   isReady = false;

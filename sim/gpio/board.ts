@@ -186,6 +186,18 @@ export class SimBoard extends EventEmitter {
     this.#inputMayHaveChanged(pin);
   }
 
+  /** Sets the voltage on an analog channel (0..ADC max), as a potentiometer or a sensor would. */
+  setAnalogInput(channel: number, value: number): void {
+    const pin = this.analogPins[channel];
+    if (pin === undefined) throw new GpioError('TS_ERR_GPIO_PIN', `${this.name}: no analog channel ${channel}`);
+    const io = this.#pin(pin);
+    const level = checkIntegerOption(`${this.name}: analog value`, value, 0, adcMax);
+    if (io.value === level) return;
+    io.value = level;
+    this.#changed(pin);
+    if (io.report === 1) this.emit(`analog-read-${channel}`, level);
+  }
+
   /** Stops driving the pin: it floats to its pull-up (or 0). */
   releaseInput(pin: number): void {
     this.#pin(pin);

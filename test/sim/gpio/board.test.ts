@@ -78,8 +78,15 @@ describe('SimBoard follows the johnny-five IO plugin contract', () => {
     board.pinMode(12, MODES.PWM);
     board.pwmWrite(12, 300);
     expect(board.pins[12]?.value).toBe(255);
-    const first = new Promise<number>((resolve) => board.analogRead(0, resolve));
-    expect(await first).toBe(0);
+    const readings: number[] = [];
+    const first = new Promise<void>((resolve) => board.analogRead(0, (value) => {
+      readings.push(value);
+      resolve();
+    }));
+    await first;
+    board.setAnalogInput(0, 512);
+    expect(readings).toEqual([0, 512]);
+    expect(() => board.setAnalogInput(0, 1024)).toThrow(expect.objectContaining({ code: 'TS_ERR_GPIO_BAD_OPTION' }));
   });
 
   it('throws coded errors for what it cannot do: unknown pins, unsupported modes, servos, I2C', () => {
