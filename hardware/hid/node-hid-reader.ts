@@ -53,6 +53,7 @@ async function importNodeHid(): Promise<NodeHidModule> {
   if (typeof hid !== 'object' || hid === null || !('HIDAsync' in hid) || !('getHidapiVersion' in hid)) {
     throw new HidError('TS_ERR_HID_DRIVER_MISSING', `node-hid does not export HIDAsync: ${installHint}`);
   }
+  // The import boundary: the shape is checked above as far as it can be without calling into the native part.
   return hid as NodeHidModule;
 }
 
