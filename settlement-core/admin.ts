@@ -70,7 +70,14 @@ export async function openAccount(tx: LedgerTx, input: OpenAccountInput, now: nu
 }
 
 /** Money enters the ledger only here: from the currency's external funding account. */
-export async function fund(tx: LedgerTx, input: { account: string; amount: number; reference: string }, now: number): Promise<Transfer | Omit<Transfer, 'id'>> {
+export interface FundInput {
+  account: string;
+  amount: number;
+  /** Idempotency key: a retry with the same reference funds once. */
+  reference: string;
+}
+
+export async function fund(tx: LedgerTx, input: FundInput, now: number): Promise<Transfer | Omit<Transfer, 'id'>> {
   if (!Number.isSafeInteger(input.amount) || input.amount <= 0 || input.amount > limits.balanceMinorMax) {
     throw new CoreError('TS_ERR_INVALID_ARGUMENT', `amount must be a positive integer of minor units, got ${input.amount}`);
   }

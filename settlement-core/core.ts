@@ -6,37 +6,44 @@
 import { DeviceId, DeviceKind, decodeMessage, deriveWalletKey, limits as wireLimits } from '../protocol/index.ts';
 import type { ReasonCode } from '../protocol/index.ts';
 import * as admin from './admin.ts';
-import type { OpenAccountInput } from './admin.ts';
+import type { FundInput, OpenAccountInput } from './admin.ts';
 import { audit } from './audit.ts';
 import type { AuditReport } from './audit.ts';
 import { loadBatch } from './engine/commands.ts';
+import { ReadCache, defaultReadCacheLimits } from './engine/read-cache.ts';
+import type { ReadCacheLimits } from './engine/read-cache.ts';
 import type { CancelReply, Command, OutcomeReply, SettleReply } from './engine/commands.ts';
 import { rawFingerprint, requestFingerprint } from './engine/fingerprint.ts';
 import { advance, applyOutcome, cancelDeferred } from './engine/lifecycle.ts';
 import { buildOutcomeAck } from './engine/results.ts';
 import { decideSettle } from './engine/settle.ts';
-import type { ParsedSettle } from './engine/settle.ts';
+import type { ParsedSettle, SettleDeps } from './engine/settle.ts';
+import type { BatchState } from './engine/batch-state.ts';
 import { CoreError, InvariantError } from './errors.ts';
 import { GroupCommitter, defaultGroupCommitLimits } from './group-commit.ts';
 import type { GroupCommitLimits } from './group-commit.ts';
 import { CustomerAttributes, journalKeyString } from './model.ts';
-import type { Account, Device, JournalKey, Transfer, Wallet } from './model.ts';
-import type { LedgerStore, LedgerTx } from './store/ledger-store.ts';
+import type { Account, Device, JournalEntry, JournalKey, Transfer, Wallet } from './model.ts';
+import type { LedgerStore, LedgerTx, WriteSet } from './store/ledger-store.ts';
 
-export interface CoreLimits extends GroupCommitLimits {
+export interface CoreLimits extends GroupCommitLimits, ReadCacheLimits {
   /** Largest single purchase the core will settle, minor units; above it: `over-limit`. */
   amountMinorMaxPerSettle: number;
   /** How often the scheduler looks for due entries (deposits, cooling-off ends, outcome deadlines), ms. */
   duePollMs: number;
   /** Due entries taken per look. */
   dueBatchMax: number;
+  /** Derived wallet keys kept in memory (~150 bytes each): 200,000 is ~30 MiB and covers a city's active wallets. */
+  walletKeyCacheMax: number;
 }
 
 export const defaultCoreLimits: CoreLimits = {
   ...defaultGroupCommitLimits,
+  ...defaultReadCacheLimits,
   amountMinorMaxPerSettle: 50_000,
   duePollMs: 1000,
   dueBatchMax: 5000,
+  walletKeyCacheMax: 200_000,
 };
 
 export interface CoreOptions {
@@ -49,6 +56,8 @@ export interface CoreOptions {
   limits?: Partial<CoreLimits>;
   /** Start the due-entry scheduler (default true). Tests turn it off and call runDue(). */
   scheduler?: boolean;
+  /** Called after each committed batch: how many commands it held and how long its transaction took. */
+  onBatch?: (info: { size: number; transactionMs: number }) => void;
   /** Called once if an invariant breaks; the core refuses all work afterwards. Default: rethrow (crash). */
   onFatal?: (err: InvariantError) => void;
 }
@@ -68,6 +77,9 @@ export class SettlementCore {
   private readonly committer: GroupCommitter<Command>;
   private readonly clearing = new Map<string, string>();
   private readonly advancing = new Set<string>();
+  private readonly cache: ReadCache;
+  /** Derived wallet keys, so a busy wallet costs one HKDF, not one per tap. Bounded; oldest evicted first. */
+  private readonly walletKeys = new Map<string, Buffer>();
   private timer: NodeJS.Timeout | null = null;
   private fatal: InvariantError | null = null;
   private closed = false;
@@ -81,6 +93,7 @@ export class SettlementCore {
       throw new CoreError('TS_ERR_INVALID_ARGUMENT', `amountMinorMaxPerSettle must be 1..${wireLimits.amountMinorMax}`);
     }
     this.clock = options.clock ?? Date.now;
+    this.cache = new ReadCache(this.limits);
     this.committer = new GroupCommitter(this.limits, (batch) => this.execute(batch), (c) => c.kind === 'task');
   }
 
@@ -144,8 +157,22 @@ export class SettlementCore {
   openAccount(input: OpenAccountInput): Promise<Account> {
     return this.task((tx, now) => admin.openAccount(tx, input, now));
   }
-  fund(input: { account: string; amount: number; reference: string }): Promise<Transfer | Omit<Transfer, 'id'>> {
+  /** Opens many accounts in one transaction (an import); all or none. */
+  openAccounts(inputs: readonly OpenAccountInput[]): Promise<Account[]> {
+    return this.task(async (tx, now) => {
+      const out: Account[] = [];
+      for (const input of inputs) out.push(await admin.openAccount(tx, input, now));
+      return out;
+    });
+  }
+  fund(input: FundInput): Promise<Transfer | Omit<Transfer, 'id'>> {
     return this.task((tx, now) => admin.fund(tx, input, now));
+  }
+  /** Funds many accounts in one transaction; each is idempotent on its reference. */
+  fundMany(inputs: readonly FundInput[]): Promise<void> {
+    return this.task(async (tx, now) => {
+      for (const input of inputs) await admin.fund(tx, input, now);
+    });
   }
   registerDevice(input: { id: string; kind: Device['kind']; merchant: string; status?: Device['status'] }): Promise<Device> {
     if (!DeviceId.safeParse(input.id).success) return Promise.reject(new CoreError('TS_ERR_INVALID_ARGUMENT', `not a device id: ${JSON.stringify(input.id)}`));
@@ -154,8 +181,17 @@ export class SettlementCore {
   }
   /** Enrolls a phone wallet for a customer account. The wallet key is returned once, here; the core keeps no copy. */
   async enrollWallet(account: string): Promise<{ wallet: Wallet; walletKey: Buffer }> {
-    const wallet = await this.task((tx, now) => admin.enrollWallet(tx, account, now));
-    return { wallet, walletKey: deriveWalletKey(this.options.issuerMasterKey, wallet.id) };
+    const [enrolled] = await this.enrollWallets([account]);
+    return enrolled!;
+  }
+  /** Enrolls one wallet per account, in one transaction. */
+  async enrollWallets(accounts: readonly string[]): Promise<{ wallet: Wallet; walletKey: Buffer }[]> {
+    const wallets = await this.task(async (tx, now) => {
+      const out: Wallet[] = [];
+      for (const account of accounts) out.push(await admin.enrollWallet(tx, account, now));
+      return out;
+    });
+    return wallets.map((wallet) => ({ wallet, walletKey: deriveWalletKey(this.options.issuerMasterKey, wallet.id) }));
   }
   setWalletStatus(id: string, status: Wallet['status']): Promise<void> {
     return this.task((tx) => tx.setWalletStatus(id, status));
@@ -206,16 +242,42 @@ export class SettlementCore {
     return new Promise<T>((resolve, reject) => this.committer.submit(make(resolve, reject)));
   }
 
-  private submitAdvance(key: JournalKey): void {
+  private submitAdvance(key: JournalKey, entry?: JournalEntry): void {
     const k = journalKeyString(key);
     if (this.advancing.has(k) || this.fatal || this.closed) return;
     try {
-      this.committer.submit({ kind: 'advance', key });
+      this.committer.submit(entry ? { kind: 'advance', key, entry } : { kind: 'advance', key });
       this.advancing.add(k);
     } catch {
       // Queue full: the entry's dueAt is durable, the scheduler will find it again.
       this.stats.advanceDropped += 1;
     }
+  }
+
+  private walletKey = (walletId: string): Buffer => {
+    let key = this.walletKeys.get(walletId);
+    if (key === undefined) {
+      key = deriveWalletKey(this.options.issuerMasterKey, walletId);
+      if (this.walletKeys.size >= this.limits.walletKeyCacheMax) this.walletKeys.delete(this.walletKeys.keys().next().value!);
+      this.walletKeys.set(walletId, key);
+    }
+    return key;
+  };
+
+  /** Device keys as the provider gave them; few devices, asked for on every answer. */
+  private readonly deviceKeys = new Map<string, Uint8Array>();
+  private deviceKey = (deviceId: string): Uint8Array => {
+    let key = this.deviceKeys.get(deviceId);
+    if (key === undefined) {
+      key = this.options.deviceKey(deviceId);
+      if (this.deviceKeys.size >= this.limits.registryCacheMax) this.deviceKeys.clear();
+      this.deviceKeys.set(deviceId, key);
+    }
+    return key;
+  };
+
+  private get settleDeps(): SettleDeps {
+    return { walletKey: this.walletKey, deviceKey: this.deviceKey, clearingFor: this.clearingFor, amountMinorMaxPerSettle: this.limits.amountMinorMaxPerSettle };
   }
 
   private clearingFor = (currency: string): string | undefined => this.clearing.get(currency);
@@ -236,68 +298,77 @@ export class SettlementCore {
 
   private async execute(batch: Command[]): Promise<void> {
     const now = this.clock();
-    const deps = { walletKey: (id: string) => deriveWalletKey(this.options.issuerMasterKey, id), deviceKey: this.options.deviceKey, clearingFor: this.clearingFor, amountMinorMaxPerSettle: this.limits.amountMinorMaxPerSettle };
     const settle: (() => void)[] = [];
-    let dueNow: JournalKey[] = [];
+    let dueNow: JournalEntry[] = [];
+    const started = performance.now();
+    let epoch = 0;
+    let written: WriteSet | null = null;
     try {
       await this.store.transaction(async (tx) => {
         settle.length = 0;
+        epoch = await this.cache.begin(tx);
         if (batch.length === 1 && batch[0]!.kind === 'task') {
           const t = batch[0]!;
           const value = await t.run(tx, now);
           settle.push(() => t.resolve(value));
           return;
         }
-        const b = await loadBatch(tx, batch, this.clearing.values(), now);
-        for (const c of batch) {
-          switch (c.kind) {
-            case 'settle': {
-              const d = decideSettle(b, c.parsed, deps);
-              if (d.replay) this.stats.replays += 1;
-              settle.push(() => c.resolve({ kind: 'result', ...d }));
-              break;
-            }
-            case 'outcome': {
-              const status = applyOutcome(b, c.outcome, this.clearingFor);
-              const o = c.outcome;
-              const ack = buildOutcomeAck(deps.deviceKey(o.deviceId), { deviceId: o.deviceId, requestId: o.requestId, settleRequestId: o.settleRequestId, status }, now);
-              settle.push(() => c.resolve({ kind: 'outcome-ack', ...ack }));
-              break;
-            }
-            case 'cancel': {
-              try {
-                const status = cancelDeferred(b, c.key, c.walletId, this.clearingFor);
-                settle.push(() => c.resolve({ status }));
-              } catch (err) {
-                if (!(err instanceof CoreError)) throw err;
-                settle.push(() => c.reject(err));
-              }
-              break;
-            }
-            case 'advance':
-              advance(b, c.key, this.clearingFor);
-              break;
-            case 'task':
-              throw new InvariantError('a task was batched with other commands');
-          }
-        }
+        const b = await loadBatch(tx, this.cache, batch, this.clearing.values(), now);
+        for (const c of batch) this.decide(b, c, settle);
         const writes = b.finish();
-        dueNow = [...writes.journalInserts, ...writes.journalUpdates.map((u) => ({ ...u.key, ...u.fields }))]
-          .filter((e) => e.dueAt !== null && e.dueAt <= now)
-          .map((e) => ({ deviceId: e.deviceId, requestId: e.requestId }));
+        dueNow = b.dueNow();
         await tx.apply(writes);
+        written = writes;
       });
     } catch (err) {
+      this.cache.clear();
       this.fail(batch, err);
       return;
     } finally {
       for (const c of batch) if (c.kind === 'advance') this.advancing.delete(journalKeyString(c.key));
     }
+    if (written === null) this.cache.invalidate(epoch);
+    else this.cache.committed(epoch, written);
     this.stats.batches += 1;
     this.stats.batchSizeLast = batch.length;
+    this.options.onBatch?.({ size: batch.length, transactionMs: performance.now() - started });
     for (const s of settle) s();
     this.stats.settled += batch.filter((c) => c.kind === 'settle').length;
-    for (const k of dueNow) this.submitAdvance(k);
+    for (const e of dueNow) this.submitAdvance({ deviceId: e.deviceId, requestId: e.requestId }, e);
+  }
+
+  private decide(b: BatchState, c: Command, settle: (() => void)[]): void {
+    const deviceKey = this.deviceKey;
+    switch (c.kind) {
+      case 'settle': {
+        const d = decideSettle(b, c.parsed, this.settleDeps);
+        if (d.replay) this.stats.replays += 1;
+        settle.push(() => c.resolve({ kind: 'result', ...d }));
+        return;
+      }
+      case 'outcome': {
+        const status = applyOutcome(b, c.outcome, this.clearingFor);
+        const o = c.outcome;
+        const ack = buildOutcomeAck(deviceKey(o.deviceId), { deviceId: o.deviceId, requestId: o.requestId, settleRequestId: o.settleRequestId, status }, b.now);
+        settle.push(() => c.resolve({ kind: 'outcome-ack', ...ack }));
+        return;
+      }
+      case 'cancel': {
+        try {
+          const status = cancelDeferred(b, c.key, c.walletId, this.clearingFor);
+          settle.push(() => c.resolve({ status }));
+        } catch (err) {
+          if (!(err instanceof CoreError)) throw err;
+          settle.push(() => c.reject(err));
+        }
+        return;
+      }
+      case 'advance':
+        advance(b, c.key, this.clearingFor);
+        return;
+      case 'task':
+        throw new InvariantError('a task was batched with other commands');
+    }
   }
 
   private fail(batch: Command[], err: unknown): void {

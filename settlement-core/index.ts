@@ -2,7 +2,7 @@ export { SettlementCore, defaultCoreLimits } from './core.ts';
 export type { CoreLimits, CoreOptions, CoreStats } from './core.ts';
 export type { CancelReply, OutcomeReply, SettleReply } from './engine/commands.ts';
 export type { AuditCheck, AuditReport } from './audit.ts';
-export type { OpenAccountInput } from './admin.ts';
+export type { FundInput, OpenAccountInput } from './admin.ts';
 export { CoreError, InvariantError, coreErrorCodes } from './errors.ts';
 export type { CoreErrorCode } from './errors.ts';
 export * from './model.ts';

@@ -75,6 +75,8 @@ export type JournalState = (typeof journalStates)[number];
 
 /** One settle request in the journal (claims 29–33), keyed on (deviceId, requestId). */
 export interface JournalEntry {
+  /** Arrival order, assigned by the store on insert; null until then. */
+  seq: number | null;
   deviceId: string;
   requestId: string;
   /** SHA-256 of the request's business content: a resend with other content is a duplicate-mismatch. */

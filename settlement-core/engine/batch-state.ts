@@ -102,6 +102,16 @@ export class BatchState {
     });
   }
 
+  /** Entries this batch left due at or before now (a deposit right after the answer), as they will be on disk. */
+  dueNow(): JournalEntry[] {
+    const out: JournalEntry[] = [];
+    for (const k of [...this.inserted.keys(), ...this.updates.keys()]) {
+      const e = this.ctx.entries.get(k)!;
+      if (e.dueAt !== null && e.dueAt <= this.now) out.push({ ...e });
+    }
+    return out;
+  }
+
   finish(): WriteSet {
     const balances: WriteSet['balances'] = [];
     for (const [id, before] of this.balanceBefore) {

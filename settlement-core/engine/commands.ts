@@ -1,8 +1,10 @@
 /** The commands that flow through group commit, and how a batch loads what they need. */
 import type { Outcome, OutcomeAck, SettleResult } from '../../protocol/index.ts';
-import type { JournalKey } from '../model.ts';
+import { journalKeyString } from '../model.ts';
+import type { JournalEntry, JournalKey } from '../model.ts';
 import type { CounterKey, LedgerTx } from '../store/ledger-store.ts';
 import { BatchState } from './batch-state.ts';
+import type { ReadCache } from './read-cache.ts';
 import type { ParsedSettle } from './settle.ts';
 
 interface Reply<T> {
@@ -18,16 +20,18 @@ export type Command =
   | ({ kind: 'settle'; parsed: ParsedSettle } & Reply<SettleReply>)
   | ({ kind: 'outcome'; outcome: Outcome } & Reply<OutcomeReply>)
   | ({ kind: 'cancel'; key: JournalKey; walletId: string | null } & Reply<CancelReply>)
-  | { kind: 'advance'; key: JournalKey }
+  /** `entry`: the entry as the batch that made it due committed it, so the next batch need not read it back. */
+  | { kind: 'advance'; key: JournalKey; entry?: JournalEntry }
   | ({ kind: 'task'; run: (tx: LedgerTx, now: number) => Promise<unknown> } & Reply<unknown>);
 
-/** Loads, in bulk, everything the batch's decisions will read. */
-export async function loadBatch(tx: LedgerTx, batch: readonly Command[], clearingAccounts: Iterable<string>, now: number): Promise<BatchState> {
+/** Loads, in bulk, everything the batch's decisions will read: journal entries and counters from the store, the rest through the cache. */
+export async function loadBatch(tx: LedgerTx, cache: ReadCache, batch: readonly Command[], clearingAccounts: Iterable<string>, now: number): Promise<BatchState> {
   const keys: JournalKey[] = [];
   const deviceIds = new Set<string>();
   const walletIds = new Set<string>();
   const accountIds = new Set<string>(clearingAccounts);
   const counters: CounterKey[] = [];
+  const known: JournalEntry[] = [];
   for (const c of batch) {
     switch (c.kind) {
       case 'settle': {
@@ -44,22 +48,33 @@ export async function loadBatch(tx: LedgerTx, batch: readonly Command[], clearin
       case 'outcome':
         keys.push({ deviceId: c.outcome.deviceId, requestId: c.outcome.settleRequestId });
         break;
-      case 'cancel':
       case 'advance':
+        if (c.entry && cache.trusted) known.push({ ...c.entry });
+        else keys.push(c.key);
+        break;
+      case 'cancel':
         keys.push(c.key);
         break;
       case 'task':
         break;
     }
   }
-  const [entries, devices, wallets, countersUsed] = await Promise.all([
-    tx.getJournalEntries(keys), tx.getDevices([...deviceIds]), tx.getWallets([...walletIds]), tx.countersUsed(counters),
-  ]);
+  const entries = await tx.getJournalEntries(keys);
+  for (const e of known) {
+    const k = journalKeyString(e);
+    if (!entries.has(k)) entries.set(k, e);
+  }
+  const countersUsed = await tx.countersUsed(counters);
+  const devices = await cache.getDevices(tx, deviceIds);
+  const wallets = await cache.getWallets(tx, walletIds);
   for (const w of wallets.values()) accountIds.add(w.account);
   for (const e of entries.values()) {
-    if (e.payer !== null) accountIds.add(e.payer);
-    if (e.merchant !== null) accountIds.add(e.merchant);
+    // A deposit needs only the payee; a refund (reverse, cancel) only the payer; an outcome may lead to either.
+    if (e.merchant !== null && e.payer !== null) {
+      accountIds.add(e.merchant);
+      if (e.awaitingOutcome || e.depositNotBefore !== null) accountIds.add(e.payer);
+    }
   }
-  const accounts = await tx.getAccounts([...accountIds]);
+  const accounts = await cache.getAccounts(tx, accountIds);
   return new BatchState({ accounts, devices, wallets, entries, countersUsed }, now);
 }

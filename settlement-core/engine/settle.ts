@@ -104,7 +104,9 @@ function validate(b: BatchState, deviceId: string, req: SettleRequest, deps: Set
 function baseEntry(b: BatchState, p: ParsedSettle, key: JournalKey, amount: Money | undefined): JournalEntry {
   const req = p.ok ? p.req : null;
   return {
-    ...key,
+    seq: null,
+    deviceId: key.deviceId,
+    requestId: key.requestId,
     fingerprint: p.fingerprint,
     state: 'declined',
     reason: null,

@@ -52,6 +52,12 @@ export interface LedgerTx {
   /** The highest account number in use on a branch, or -1. */
   maxAccountNumber(branch: number): Promise<number>;
   apply(writes: WriteSet): Promise<void>;
+  /**
+   * Reads the write epoch and advances it by one, in this transaction. Every
+   * transaction that writes calls it first, so a reader that remembers the
+   * epoch it left can tell whether anybody else wrote since.
+   */
+  bumpEpoch(): Promise<{ previous: number; current: number }>;
   insertAccount(account: Account): Promise<void>;
   setAccountStatus(id: string, status: AccountStatus): Promise<void>;
   setAttributes(id: string, attributes: CustomerAttributes): Promise<void>;
@@ -71,8 +77,8 @@ export interface StatementQuery {
 export interface JournalQuery {
   state?: JournalState;
   limit: number;
-  /** Page cursor: entries received after this (receivedAt, deviceId, requestId). */
-  after?: { receivedAt: number; deviceId: string; requestId: string };
+  /** Page cursor: entries after this journal sequence number (arrival order). */
+  afterSeq?: number;
 }
 
 export interface LedgerStore {

@@ -16,6 +16,13 @@ const str = (v: unknown, what: string): string => {
 };
 const strOrNull = (v: unknown, what: string): string | null => (v === null ? null : str(v, what));
 
+const noAttributes: CustomerAttributes = Object.freeze({});
+
+/** Most accounts have none; the rest are checked against the schema they were written with. */
+function parseAttributes(json: string): CustomerAttributes {
+  return json === '{}' ? noAttributes : CustomerAttributes.parse(JSON.parse(json));
+}
+
 export function accountFromRow(r: Row): Account {
   const account: Account = {
     id: str(r.id, 'account.id'),
@@ -25,7 +32,7 @@ export function accountFromRow(r: Row): Account {
     balance: int(r.balance, 'account.balance'),
     floor: int(r.floor, 'account.floor'),
     status: str(r.status, 'account.status') as Account['status'],
-    attributes: CustomerAttributes.parse(JSON.parse(str(r.attributes, 'account.attributes'))),
+    attributes: parseAttributes(str(r.attributes, 'account.attributes')),
     createdAt: int(r.created_at, 'account.created_at'),
   };
   invariant(account.balance >= account.floor, () => `account ${account.id} balance ${account.balance} below floor ${account.floor}`);
@@ -95,6 +102,7 @@ export const transferToParams = (t: Omit<Transfer, 'id'>) => ({
 });
 
 export const journalFromRow = (r: Row): JournalEntry => ({
+  seq: int(r.seq, 'journal.seq'),
   deviceId: str(r.device_id, 'journal.device_id'),
   requestId: str(r.request_id, 'journal.request_id'),
   fingerprint: str(r.fingerprint, 'journal.fingerprint'),

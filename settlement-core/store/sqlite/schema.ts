@@ -2,12 +2,22 @@
  * SQLite schema, as numbered migrations. `PRAGMA user_version` holds the
  * number of the last one applied; each runs in its own transaction.
  *
+ * The journal is a rowid table with a unique index on its key, not a
+ * WITHOUT ROWID table: its rows carry the request and result (~1 KiB), and
+ * SQLite's WITHOUT ROWID trees are meant for small rows.
+ *
  * One transfer row is one double-entry movement: it debits `from_account`,
  * credits `to_account`, and records both balances after it — that row is the
  * history line of both accounts (claims 3, 38).
  */
 export const migrations: readonly string[] = [
   `
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO meta (key, value) VALUES ('write_epoch', 0);
+
   CREATE TABLE accounts (
     id TEXT PRIMARY KEY,
     branch INTEGER NOT NULL,
@@ -23,6 +33,7 @@ export const migrations: readonly string[] = [
     CHECK (balance >= floor)
   ) WITHOUT ROWID;
   CREATE INDEX accounts_kind ON accounts(kind, currency);
+  CREATE INDEX accounts_branch ON accounts(branch, number);
 
   CREATE TABLE transfers (
     id INTEGER PRIMARY KEY,
@@ -43,6 +54,7 @@ export const migrations: readonly string[] = [
   CREATE INDEX transfers_to ON transfers(to_account, id);
 
   CREATE TABLE journal (
+    seq INTEGER PRIMARY KEY,
     device_id TEXT NOT NULL,
     request_id TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
@@ -63,11 +75,10 @@ export const migrations: readonly string[] = [
     request_json TEXT NOT NULL,
     result_json TEXT NOT NULL,
     received_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    PRIMARY KEY (device_id, request_id)
-  ) WITHOUT ROWID;
+    updated_at INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX journal_key ON journal(device_id, request_id);
   CREATE INDEX journal_due ON journal(due_at) WHERE due_at IS NOT NULL;
-  CREATE INDEX journal_received ON journal(received_at, device_id, request_id);
   CREATE UNIQUE INDEX journal_wallet_counter ON journal(wallet_id, counter) WHERE counter IS NOT NULL;
 
   CREATE TABLE devices (

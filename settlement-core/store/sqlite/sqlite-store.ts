@@ -137,8 +137,7 @@ export class SqliteLedgerStore implements LedgerStore {
   }
 
   listJournal(q: JournalQuery): Promise<JournalEntry[]> {
-    const a = q.after ?? { receivedAt: -1, deviceId: '', requestId: '' };
-    const rows = this.r.listJournal.all({ state: q.state ?? null, at: a.receivedAt, device: a.deviceId, request: a.requestId, limit: q.limit }) as Row[];
+    const rows = this.r.listJournal.all({ state: q.state ?? null, after: q.afterSeq ?? 0, limit: q.limit }) as Row[];
     return Promise.resolve(rows.map(journalFromRow));
   }
 
@@ -229,6 +228,12 @@ class SqliteTx implements LedgerTx {
   maxAccountNumber(branch: number): Promise<number> {
     const row = this.s.maxAccountNumber.get(branch) as { n: number | null };
     return Promise.resolve(row.n ?? -1);
+  }
+
+  bumpEpoch(): Promise<{ previous: number; current: number }> {
+    const row = this.s.bumpEpoch.get() as { value: number } | undefined;
+    invariant(row !== undefined, 'meta.write_epoch is missing');
+    return Promise.resolve({ previous: row.value - 1, current: row.value });
   }
 
   apply(w: WriteSet): Promise<void> {

@@ -4,6 +4,7 @@ import type { Database, Statement } from 'better-sqlite3';
 export function prepareStatements(db: Database) {
   const p = (sql: string): Statement => db.prepare(sql);
   return {
+    bumpEpoch: p(`UPDATE meta SET value = value + 1 WHERE key = 'write_epoch' RETURNING value`),
     account: p('SELECT * FROM accounts WHERE id = ?'),
     listAccounts: p(`SELECT * FROM accounts WHERE (@kind IS NULL OR kind = @kind) AND id > @after ORDER BY id LIMIT @limit`),
     findAccounts: p('SELECT * FROM accounts WHERE kind = ? AND currency = ? ORDER BY id'),
@@ -29,8 +30,8 @@ export function prepareStatements(db: Database) {
       outcome_request_id = @outcome_request_id, deposit_not_before = @deposit_not_before, updated_at = @updated_at
       WHERE device_id = @device AND request_id = @request AND state = @from`),
     counterUsed: p('SELECT 1 FROM journal WHERE wallet_id = ? AND counter = ?'),
-    listJournal: p(`SELECT * FROM journal WHERE (@state IS NULL OR state = @state)
-      AND (received_at, device_id, request_id) > (@at, @device, @request) ORDER BY received_at, device_id, request_id LIMIT @limit`),
+    // Journal order is arrival order: its rowid.
+    listJournal: p('SELECT * FROM journal WHERE (@state IS NULL OR state = @state) AND seq > @after ORDER BY seq LIMIT @limit'),
     countByState: p('SELECT state, count(*) AS n FROM journal GROUP BY state ORDER BY state'),
     due: p('SELECT device_id, request_id FROM journal WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT ?'),
     nextDue: p('SELECT min(due_at) AS due_at FROM journal WHERE due_at IS NOT NULL'),
