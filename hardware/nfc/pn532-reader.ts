@@ -35,8 +35,8 @@ const pn532Ic = 0x32;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function checkTimeout(timeoutMs: number): void {
-  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new RangeError(`timeoutMs must be a finite number >= 0, got ${timeoutMs}`);
+function checkTimeout(timeoutMs: number, name = 'timeoutMs'): void {
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new RangeError(`${name} must be a finite number >= 0, got ${timeoutMs}`);
 }
 
 export class Pn532Reader implements NfcReader {
@@ -45,6 +45,7 @@ export class Pn532Reader implements NfcReader {
   private readonly pollIntervalMs: number;
   private readonly passiveActivationRetries: number;
   private target: PassiveTargetA | null = null;
+  private opened = false;
   private closed = false;
 
   /** `closeStream` releases the port on close(); the caller keeps ownership when it is omitted. */
@@ -53,7 +54,7 @@ export class Pn532Reader implements NfcReader {
     if (!Number.isInteger(passiveActivationRetries) || passiveActivationRetries < 0 || passiveActivationRetries > 0xfe) {
       throw new RangeError(`passiveActivationRetries must be an integer 0..254 (0xFF would block forever), got ${passiveActivationRetries}`);
     }
-    checkTimeout(pollIntervalMs);
+    checkTimeout(pollIntervalMs, 'pollIntervalMs');
     this.pollIntervalMs = pollIntervalMs;
     this.passiveActivationRetries = passiveActivationRetries;
     this.link = new Pn532Link(stream, linkOptions);
@@ -62,9 +63,12 @@ export class Pn532Reader implements NfcReader {
 
   /** Wakes the chip (HSU), SAMConfiguration normal mode, checks it is a PN532, bounds its polling. */
   async open(): Promise<FirmwareVersion> {
+    if (this.opened) throw new Error('Pn532Reader.open() called twice');
+    this.opened = true;
     this.link.start();
     await this.link.writeRaw(wakeupSequence());
-    await this.commands.samConfiguration(); // must be the first command after a wakeup (UM §7.2.10)
+    // First after the wakeup, as libnfc does (pn532_uart.c, after NXP's application note): it takes the chip out of LowVbat mode.
+    await this.commands.samConfiguration();
     const firmware = await this.commands.getFirmwareVersion();
     if (firmware.ic !== pn532Ic) throw new Pn532Error('TS_ERR_PN532_BAD_RESPONSE', `IC 0x${firmware.ic.toString(16)} is not a PN532`);
     await this.commands.setPassiveActivationRetries(this.passiveActivationRetries);

@@ -69,7 +69,7 @@ describe('Pn532Link: the ACK / response dialogue', () => {
     expect(await codeOf(link.command(0x02))).toBe('TS_ERR_PN532_NO_ACK');
     const elapsed = performance.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(3 * 30 - 5);
-    expect(elapsed).toBeLessThan(3 * 30 + 200);
+    expect(elapsed).toBeLessThan(3 * 30 + 500); // margin for a loaded CI machine
     expect(port.binding.recording.length).toBe(3 * getFirmware.length);
   });
 
@@ -100,7 +100,7 @@ describe('Pn532Link: the ACK / response dialogue', () => {
     const { port, link } = await scripted((_w, send, n) => { if (n === 1) send(ackFrame); });
     const started = performance.now();
     expect(await codeOf(link.command(0x4a, Uint8Array.of(1, 0), { responseTimeoutMs: 80 }))).toBe('TS_ERR_PN532_TIMEOUT');
-    expect(performance.now() - started).toBeLessThan(80 + 150);
+    expect(performance.now() - started).toBeLessThan(80 + 500);
     expect(new Uint8Array(port.binding.recording).subarray(-ackFrame.length)).toEqual(ackFrame);
   });
 

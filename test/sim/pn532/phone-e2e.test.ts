@@ -72,7 +72,7 @@ describe('PN532 reader → virtual PN532 → simulated phone', () => {
   });
 
   it('a phone pulled away while the user is asked to consent gives TS_ERR_NFC_TARGET_LOST, not a hang', async () => {
-    const { chip, phone, wallet } = await tap({ timing: false, consent: () => new Promise((resolve) => setTimeout(() => resolve(true), 400)) });
+    const { chip, phone, wallet } = await tap({ timing: false, consent: () => new Promise((resolve) => setTimeout(() => resolve(true), 1500)) });
     await wallet.select();
     const started = performance.now();
     const authorizing = wallet.authorizePurchase({ deviceId, purchase, deviceNonce }).then(() => 'resolved', (error: unknown) => (isNfcError(error) ? error.code : String(error)));
@@ -81,7 +81,7 @@ describe('PN532 reader → virtual PN532 → simulated phone', () => {
       chip.field.remove(phone);
     }, 50);
     expect(await authorizing).toBe('TS_ERR_NFC_TARGET_LOST');
-    expect(performance.now() - started).toBeLessThan(400);
+    expect(performance.now() - started).toBeLessThan(1000); // the chip reported it, the consent never came
   });
 
   it('with the timing model on, a SELECT + AUTHORIZE dialogue takes what a real reader would', async () => {

@@ -61,14 +61,15 @@ describe('PN532 reader over a mock serial port, against the virtual PN532', () =
 
   it('a target that leaves mid-exchange gives TS_ERR_NFC_TARGET_LOST well within the timeout', async () => {
     const { chip, reader } = await station();
-    const phone = new IsoDepTestTarget({ aid, answerDelayMs: 300 });
+    const phone = new IsoDepTestTarget({ aid, answerDelayMs: 1500 });
     chip.field.place(phone);
     await reader.waitForTarget({ timeoutMs: 1000 });
     const started = performance.now();
-    const exchange = errorCode(reader.exchange(selectApdu(aid), { timeoutMs: 2000 }));
+    const exchange = errorCode(reader.exchange(selectApdu(aid), { timeoutMs: 3000 }));
     setTimeout(() => chip.field.remove(phone), 50);
     expect(await exchange).toBe('TS_ERR_NFC_TARGET_LOST');
-    expect(performance.now() - started).toBeLessThan(300);
+    // Reported by the chip as soon as the phone left, not by the phone's late answer nor by our timeout.
+    expect(performance.now() - started).toBeLessThan(1000);
     expect(await errorCode(reader.exchange(selectApdu(aid), { timeoutMs: 200 }))).toBe('TS_ERR_NFC_NO_TARGET');
   });
 
@@ -80,7 +81,7 @@ describe('PN532 reader over a mock serial port, against the virtual PN532', () =
     expect(await errorCode(reader.exchange(selectApdu(aid), { timeoutMs: 150 }))).toBe('TS_ERR_NFC_TIMEOUT');
     const elapsed = performance.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(145);
-    expect(elapsed).toBeLessThan(150 + 150);
+    expect(elapsed).toBeLessThan(150 + 500); // margin for a loaded CI machine; a hang would be seconds
     expect(chip.counters.aborts).toBe(1);
     // The reader is still usable: the chip answers the next command.
     await expect(reader.commands.getFirmwareVersion()).resolves.toMatchObject({ ic: 0x32 });
@@ -92,11 +93,11 @@ describe('PN532 reader over a mock serial port, against the virtual PN532', () =
     await expect(reader.waitForTarget({ timeoutMs: 120 })).resolves.toBeNull();
     const elapsed = performance.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(115);
-    expect(elapsed).toBeLessThan(120 + 150);
+    expect(elapsed).toBeLessThan(120 + 500);
     started = performance.now();
     setTimeout(() => chip.field.place(new IsoDepTestTarget({ aid })), 60);
     await expect(reader.waitForTarget({ timeoutMs: 2000 })).resolves.toMatchObject({ isoDep: true });
-    expect(performance.now() - started).toBeLessThan(60 + 150);
+    expect(performance.now() - started).toBeLessThan(60 + 500);
   });
 
   it('release lets the target go; the next tap is a fresh activation with a fresh UID', async () => {
