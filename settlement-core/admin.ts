@@ -59,7 +59,7 @@ export async function openAccount(tx: LedgerTx, input: OpenAccountInput, now: nu
   if (id === undefined) {
     const branch = input.branch ?? 1;
     if (!Number.isInteger(branch) || branch < 1 || branch > 999) throw new CoreError('TS_ERR_INVALID_ARGUMENT', `branch must be 1..999 (000 holds system accounts), got ${branch}`);
-    id = formatAccountId(branch, (await tx.maxAccountNumber(branch)) + 1);
+    id = formatAccountId(branch, Math.max(1, (await tx.maxAccountNumber(branch)) + 1));
   }
   const parsed = parseAccountId(id);
   if (!parsed || parsed.branch === 0) throw new CoreError('TS_ERR_INVALID_ARGUMENT', `account id must be BBB-NNNNNNN on a branch 001..999, got ${JSON.stringify(id)}`);

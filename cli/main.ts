@@ -1,0 +1,45 @@
+/**
+ * `tapsettle`: the operator's command. Exit codes: 0 ok, 1 the command failed
+ * or found a problem, 2 the command line or its input is wrong.
+ */
+import { Command, CommanderError } from 'commander';
+import type { GlobalOptions } from './context.ts';
+import { ledgerCommands } from './commands/ledger.ts';
+import { exitCodes, fail } from './output.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('tapsettle')
+    .description('cashless settlement for unattended machines')
+    .option('--data <dir>', 'data directory (database, keys)', process.env.TAPSETTLE_DATA ?? './data')
+    .option('--db <path>', 'ledger database file (default <data>/tapsettle.db)')
+    .option('--keys <path>', 'key file (default <data>/keys.json)')
+    .option('--json', 'print data as JSON for scripts')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+
+  const run = async (action: (g: GlobalOptions) => Promise<number | void>): Promise<void> => {
+    const g = program.opts<GlobalOptions>();
+    try {
+      process.exitCode = (await action(g)) ?? exitCodes.ok;
+    } catch (err) {
+      process.exitCode = fail(err, g.json ?? false);
+    }
+  };
+  ledgerCommands(program, run);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
+      return;
+    }
+    process.exitCode = fail(err, false);
+  }
+}
+
+await main(process.argv);
