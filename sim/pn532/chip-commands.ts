@@ -25,6 +25,13 @@ export interface ActiveTarget {
   readonly uid: Uint8Array;
 }
 
+/**
+ * ISO 14443-3 says a target sent to HALT (by DESELECT or HLTA, which is what
+ * InDeselect and InRelease put on the air) answers only WUPA, and the chip
+ * polls with REQA: a released phone is not found again until it leaves the
+ * field (or the field is switched off). This is why libnfc's nfc-list lists a
+ * phone once, and why a phone left on the reader is not charged twice.
+ */
 export class ChipState {
   samMode = 0x01;
   rfOn = false;
@@ -34,11 +41,23 @@ export class ChipState {
   /** Written registers; the address space is 16 bits, so this map is bounded by it. */
   readonly registers = new Map<number, number>();
   readonly active = new Map<number, ActiveTarget>();
+  /** Halted targets, with the field entry they were halted on. */
+  readonly halted = new Map<Iso14443aTarget, number | undefined>();
   powerDownRequested = false;
 
+  /** A new REQA makes active targets fall back to IDLE (not HALT): they answer the next poll. */
   releaseAll(): void {
     for (const { target } of this.active.values()) target.deactivate();
     this.active.clear();
+  }
+
+  halt(target: Iso14443aTarget, field: RfField): void {
+    target.deactivate();
+    this.halted.set(target, field.placementOf(target));
+  }
+
+  isHalted(target: Iso14443aTarget, field: RfField): boolean {
+    return this.halted.has(target) && this.halted.get(target) === field.placementOf(target);
   }
 }
 
@@ -98,11 +117,12 @@ const handlers = new Map<number, Handler>([
   [cmd.rfConfiguration, rfConfiguration],
   [cmd.inListPassiveTarget, inListPassiveTarget],
   [cmd.inDataExchange, inDataExchange],
-  // Our targets answer APDUs only, never raw 14443-3 frames: the chip would time out waiting.
-  [cmd.inCommunicateThru, (ctx, p) => (p.length === 0 ? 'syntax-error' : ok(ctx.state.active.size === 0 ? pn532Status.wrongContext : pn532Status.timeout))],
-  [cmd.inDeselect, (ctx, p) => targetStatus(ctx, p, false)],
-  [cmd.inRelease, (ctx, p) => targetStatus(ctx, p, true)],
-  [cmd.inSelect, (ctx, p) => targetStatus(ctx, p, false)],
+  // Raw frames go to whatever is in the field, activated or not; our targets answer APDUs only, never raw
+  // 14443-3 frames, so the chip times out. libnfc sends an empty one when it polls for Thinfilm barcodes.
+  [cmd.inCommunicateThru, () => ok(pn532Status.timeout)],
+  [cmd.inDeselect, (ctx, p) => stopTargets(ctx, p, false)],
+  [cmd.inRelease, (ctx, p) => stopTargets(ctx, p, true)],
+  [cmd.inSelect, inSelect],
 ]);
 
 export async function runChipCommand(ctx: CommandContext, code: number, params: Uint8Array): Promise<CommandResult> {
@@ -115,22 +135,40 @@ function rfConfiguration(ctx: CommandContext, p: Uint8Array): CommandResult {
   if (item === undefined || rfConfigItemBytes.get(item) !== p.length - 1) return 'syntax-error';
   if (item === 0x01) {
     ctx.state.rfOn = ((p[1] ?? 0) & 0x01) !== 0;
-    if (!ctx.state.rfOn) ctx.state.releaseAll(); // no field, no power: every target drops out
+    if (!ctx.state.rfOn) {
+      ctx.state.releaseAll(); // no field, no power: every target drops out, halted ones reset too
+      ctx.state.halted.clear();
+    }
   }
   if (item === cfgItemMaxRetries) ctx.state.passiveActivationRetries = p[3] ?? passiveActivationForever;
   return ok();
 }
 
-/** InDeselect / InRelease / InSelect on Tg (0 = all for the first two). */
-function targetStatus(ctx: CommandContext, p: Uint8Array, release: boolean): CommandResult {
+/**
+ * InDeselect / InRelease on Tg (0 = all): DESELECT or HLTA on the air, so the
+ * target halts. Released targets are forgotten; deselected ones stay listed
+ * and InSelect wakes them (WUPA + SELECT), as the manual describes.
+ */
+function stopTargets(ctx: CommandContext, p: Uint8Array, forget: boolean): CommandResult {
+  const tg = p[0];
+  if (tg === undefined || p.length !== 1) return 'syntax-error';
+  const chosen = [...ctx.state.active].filter(([n]) => tg === 0 || n === tg);
+  if (tg !== 0 && chosen.length === 0) return ok(pn532Status.wrongContext);
+  for (const [n, entry] of chosen) {
+    ctx.state.halt(entry.target, ctx.field);
+    if (forget) ctx.state.active.delete(n);
+  }
+  return ok(pn532Status.success);
+}
+
+function inSelect(ctx: CommandContext, p: Uint8Array): CommandResult {
   const tg = p[0];
   if (tg === undefined || p.length !== 1) return 'syntax-error';
   const entry = ctx.state.active.get(tg);
-  if (tg !== 0 && entry === undefined) return ok(pn532Status.wrongContext);
-  if (release && tg === 0) ctx.state.releaseAll();
-  else if (release && entry !== undefined) {
-    entry.target.deactivate();
-    ctx.state.active.delete(tg);
+  if (entry === undefined || !ctx.field.has(entry.target)) return ok(pn532Status.wrongContext);
+  if (ctx.state.isHalted(entry.target, ctx.field)) {
+    ctx.state.halted.delete(entry.target);
+    ctx.state.active.set(tg, { target: entry.target, uid: entry.target.activate() });
   }
   return ok(pn532Status.success);
 }
@@ -143,7 +181,7 @@ async function inListPassiveTarget(ctx: CommandContext, p: Uint8Array): Promise<
   const retries = ctx.state.passiveActivationRetries;
   for (let attempt = 0; ; attempt++) {
     // Our field holds ISO 14443-A targets only: FeliCa, type B and Jewel polls find nothing.
-    const found = brTy === brTy106TypeA ? ctx.field.targets.slice(0, maxTg) : [];
+    const found = brTy === brTy106TypeA ? ctx.field.targets.filter((t) => !ctx.state.isHalted(t, ctx.field)).slice(0, maxTg) : [];
     if (found.length > 0) return activate(ctx, found);
     if (retries !== passiveActivationForever && attempt >= retries) return ok(0);
     if (ctx.timing.emptyAttemptMs > 0) await delay(ctx.timing.emptyAttemptMs, ctx.signal);
@@ -178,6 +216,7 @@ async function inDataExchange(ctx: CommandContext, p: Uint8Array): Promise<Comma
   const tg = tgByte & 0x3f;
   const entry = ctx.state.active.get(tg);
   if (entry === undefined) return ok(pn532Status.wrongContext);
+  if (ctx.state.isHalted(entry.target, ctx.field)) return ok(pn532Status.timeout); // deselected: it does not answer I-blocks
   const apdu = p.slice(1);
   await delay(ctx.timing.rfByteMs * apdu.length, ctx.signal);
   const outcome = await exchangeWith(ctx, entry.target, apdu);

@@ -13,6 +13,9 @@ const listenersMax = 32;
 export class RfField {
   private present: Iso14443aTarget[] = [];
   private readonly listeners = new Set<() => void>();
+  /** Which entry into the field each present target is on: a target that left and came back is a new one to the chip. */
+  private readonly placements = new Map<Iso14443aTarget, number>();
+  private placementsMade = 0;
 
   get targets(): readonly Iso14443aTarget[] {
     return this.present;
@@ -26,13 +29,20 @@ export class RfField {
     if (this.has(target)) return;
     if (this.present.length >= fieldTargetsMax) throw new RangeError(`the field already holds ${fieldTargetsMax} targets`);
     this.present.push(target);
+    this.placements.set(target, ++this.placementsMade);
     this.notify();
+  }
+
+  /** The number of the target's current entry into the field; undefined when it is not in the field. */
+  placementOf(target: Iso14443aTarget): number | undefined {
+    return this.placements.get(target);
   }
 
   /** Removes one target, or all when none is named. */
   remove(target?: Iso14443aTarget): void {
     const leaving = this.present.filter((t) => target === undefined || t === target);
     this.present = this.present.filter((t) => !leaving.includes(t));
+    for (const gone of leaving) this.placements.delete(gone);
     for (const gone of leaving) gone.deactivate();
     if (leaving.length > 0) this.notify();
   }

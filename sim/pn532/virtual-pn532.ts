@@ -55,6 +55,8 @@ export class VirtualPn532 {
   private lastResponse: Uint8Array | null = null;
   private sending: Promise<void> = Promise.resolve();
   private idleTimer: NodeJS.Timeout | null = null;
+  /** When the chip→host line finishes its queued bytes (timing model on). */
+  private lineFreeAtMs = 0;
 
   constructor(options: VirtualPn532Options = {}) {
     this.field = options.field ?? new RfField();
@@ -169,11 +171,22 @@ export class VirtualPn532 {
     return bad;
   }
 
-  /** Queues bytes for the host in order, after their UART time (plus `extraBytes` of time before them). */
+  /**
+   * Queues bytes for the host in order, delivered when their last byte would
+   * have crossed the UART (after `extraBytes` more of incoming time). Due
+   * times accumulate on the chip→host line, so sub-millisecond byte times add
+   * up instead of being rounded away by each timer.
+   */
   private send(bytes: Uint8Array, extraBytes = 0): void {
-    const delayMs = this.timing.uartByteMs * (bytes.length + extraBytes);
+    const byteMs = this.timing.uartByteMs;
+    if (byteMs > 0) {
+      const start = Math.max(performance.now() + byteMs * extraBytes, this.lineFreeAtMs);
+      this.lineFreeAtMs = start + byteMs * bytes.length;
+    }
+    const dueAtMs = this.lineFreeAtMs;
     this.sending = this.sending.then(async () => {
-      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      const waitMs = dueAtMs - performance.now();
+      if (byteMs > 0 && waitMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.ceil(waitMs)));
       try {
         this.output?.(bytes);
       } catch {

@@ -100,7 +100,7 @@ describe('PN532 reader over a mock serial port, against the virtual PN532', () =
     expect(performance.now() - started).toBeLessThan(60 + 500);
   });
 
-  it('release lets the target go; the next tap is a fresh activation with a fresh UID', async () => {
+  it('release halts the phone: left on the reader it is not found again; the next tap is a fresh activation', async () => {
     const { chip, reader } = await station();
     const phone = new IsoDepTestTarget({ aid });
     chip.field.place(phone);
@@ -108,7 +108,11 @@ describe('PN532 reader over a mock serial port, against the virtual PN532', () =
     await reader.release();
     expect(chip.state.active.size).toBe(0);
     expect(await errorCode(reader.exchange(selectApdu(aid), { timeoutMs: 200 }))).toBe('TS_ERR_NFC_NO_TARGET');
+    await expect(reader.waitForTarget({ timeoutMs: 100 })).resolves.toBeNull(); // no second charge for a phone left lying there
+    chip.field.remove(phone);
+    chip.field.place(phone);
     const second = await reader.waitForTarget({ timeoutMs: 1000 });
+    expect(second).toMatchObject({ isoDep: true });
     expect(second?.uid).not.toEqual(first?.uid);
   });
 

@@ -157,6 +157,29 @@ describe('virtual PN532: the commands libnfc sends when it opens a chip', () => 
     expect(frames().filter((f) => f.kind === 'info').slice(1)).toEqual([answer(0x41, [0x00, 0x90, 0x00]), answer(0x41, [0x01]), answer(0x41, [0x27])]);
   });
 
+  it('InDeselect halts the target (ISO 14443-3): polls do not find it until it re-enters the field; InSelect wakes it', async () => {
+    const { chip, frames } = wiredChip();
+    const phone = new IsoDepTestTarget({ aid });
+    chip.field.place(phone);
+    const send = async (code: number, params: string): Promise<void> => {
+      chip.receive(encodeCommand(code, hex(params)));
+      await tick();
+    };
+    await send(0x32, '05 FF 01 00'); // one activation attempt per poll
+    await send(0x4a, '01 00');
+    await send(0x44, '00');
+    await send(0x40, '01 80 EE 00 00 00');
+    await send(0x54, '01');
+    await send(0x40, '01 80 EE 00 00 00');
+    await send(0x52, '01');
+    await send(0x4a, '01 00');
+    chip.field.remove(phone);
+    chip.field.place(phone);
+    await send(0x4a, '01 00');
+    const infos = frames().filter((f): f is Extract<Pn532Frame, { kind: 'info' }> => f.kind === 'info');
+    expect(infos.map((f) => [...f.data.subarray(0, 2)])).toEqual([[0x33], [0x4b, 0x01], [0x45, 0x00], [0x41, 0x01], [0x55, 0x00], [0x41, 0x00], [0x53, 0x00], [0x4b, 0x00], [0x4b, 0x01]]);
+  });
+
   it('InRelease deactivates the target; releasing it again says 27', async () => {
     const { chip, frames } = wiredChip();
     chip.field.place(new PlainTag());
