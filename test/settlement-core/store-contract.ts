@@ -1,0 +1,182 @@
+/**
+ * The LedgerStore contract: every store implementation (SQLite now,
+ * PostgreSQL and sharded later) runs this one suite.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Account, JournalEntry, LedgerStore, Transfer } from '../../settlement-core/index.ts';
+import { InvariantError } from '../../settlement-core/index.ts';
+
+export interface StoreHandle {
+  store: LedgerStore;
+  /** Closes and opens the same database again. */
+  reopen(): Promise<LedgerStore>;
+  cleanup(): Promise<void>;
+}
+
+const account = (id: string, kind: Account['kind'], balance = 0, floor = 0): Account => ({
+  id, kind, currency: 'EUR', name: id, balance, floor, status: 'active', attributes: {}, createdAt: 1,
+});
+
+const entry = (requestId: string, o: Partial<JournalEntry> = {}): JournalEntry => ({
+  seq: null, deviceId: 'dev-1', requestId, fingerprint: 'f'.repeat(64), state: 'withdrawn', reason: null, walletId: 'w-1', counter: null,
+  payer: '100-0000001', merchant: '500-0000001', article: 'a', amount: 10, currency: 'EUR', depositNotBefore: null,
+  awaitingOutcome: false, dueAt: null, outcome: null, outcomeRequestId: null, requestJson: '{}', resultJson: '{"r":1}', receivedAt: 1, updatedAt: 1, ...o,
+});
+
+const transfer = (kind: Transfer['kind'], from: string, to: string, amount: number, fromAfter: number, toAfter: number, at = 1, reference: string | null = null): Omit<Transfer, 'id'> => ({
+  kind, from, to, amount, currency: 'EUR', fromBalanceAfter: fromAfter, toBalanceAfter: toAfter, journalDeviceId: null, journalRequestId: null, reference, at,
+});
+
+async function seed(store: LedgerStore): Promise<void> {
+  await store.transaction(async (tx) => {
+    await tx.bumpEpoch();
+    await tx.insertAccount(account('000-0000001', 'external-funding', 0, -1e12));
+    await tx.insertAccount(account('000-0000002', 'clearing'));
+    await tx.insertAccount(account('100-0000001', 'customer'));
+    await tx.insertAccount(account('100-0000002', 'customer'));
+    await tx.insertAccount(account('500-0000001', 'merchant'));
+  });
+}
+
+export function ledgerStoreContract(name: string, open: () => Promise<StoreHandle>): void {
+  describe(`LedgerStore contract: ${name}`, () => {
+    const withStore = (fn: (h: StoreHandle) => Promise<void>) => async () => {
+      const h = await open();
+      try {
+        await h.store.migrate();
+        await seed(h.store);
+        await fn(h);
+      } finally {
+        await h.cleanup();
+      }
+    };
+
+    it('migrates idempotently and keeps data across a reopen', withStore(async (h) => {
+      await h.store.migrate();
+      const again = await h.reopen();
+      await again.migrate();
+      expect((await again.getAccount('100-0000001'))?.kind).toBe('customer');
+      expect(await again.getAccount('100-0000009')).toBeNull();
+    }));
+
+    it('commits a unit of work as a whole, or nothing of it', withStore(async ({ store }) => {
+      await expect(store.transaction(async (tx) => {
+        await tx.apply({ journalInserts: [], journalUpdates: [], transfers: [transfer('fund', '000-0000001', '100-0000001', 50, -50, 50)], balances: [{ id: '000-0000001', before: 0, after: -50 }, { id: '100-0000001', before: 0, after: 50 }] });
+        throw new Error('boom');
+      })).rejects.toThrow('boom');
+      expect((await store.getAccount('100-0000001'))?.balance).toBe(0);
+      expect(await store.scanTransfers(0, 10)).toEqual([]);
+      await store.transaction((tx) => tx.apply({ journalInserts: [], journalUpdates: [], transfers: [transfer('fund', '000-0000001', '100-0000001', 50, -50, 50, 1, 'ref-1')], balances: [{ id: '000-0000001', before: 0, after: -50 }, { id: '100-0000001', before: 0, after: 50 }] }));
+      expect((await store.getAccount('100-0000001'))?.balance).toBe(50);
+      const [t] = await store.scanTransfers(0, 10);
+      expect(t).toMatchObject({ kind: 'fund', amount: 50, fromBalanceAfter: -50, toBalanceAfter: 50, reference: 'ref-1' });
+      expect(await store.transaction((tx) => tx.transferByReference('ref-1'))).toMatchObject({ id: t!.id });
+    }));
+
+    it('runs units of work one at a time', withStore(async ({ store }) => {
+      const order: string[] = [];
+      const slow = store.transaction(async (tx) => {
+        order.push('a-start');
+        await tx.getAccounts(['100-0000001']);
+        await new Promise((r) => setTimeout(r, 20));
+        order.push('a-end');
+      });
+      const fast = store.transaction(async () => {
+        order.push('b');
+        await Promise.resolve();
+      });
+      await Promise.all([slow, fast]);
+      expect(order).toEqual(['a-start', 'a-end', 'b']);
+    }));
+
+    it('refuses a balance update that does not start from the balance on disk, and a balance below its floor', withStore(async ({ store }) => {
+      await expect(store.transaction((tx) => tx.apply({ journalInserts: [], journalUpdates: [], transfers: [], balances: [{ id: '100-0000001', before: 7, after: 8 }] }))).rejects.toBeInstanceOf(InvariantError);
+      await expect(store.transaction((tx) => tx.apply({ journalInserts: [], journalUpdates: [], transfers: [], balances: [{ id: '100-0000001', before: 0, after: -1 }] }))).rejects.toThrow();
+      expect((await store.getAccount('100-0000001'))?.balance).toBe(0);
+    }));
+
+    it('keys the journal on (device, request), moves states only from the state on disk', withStore(async ({ store }) => {
+      await store.transaction((tx) => tx.apply({ journalInserts: [entry('r-1', { counter: 1, dueAt: 100 })], journalUpdates: [], transfers: [], balances: [] }));
+      await expect(store.transaction((tx) => tx.apply({ journalInserts: [entry('r-1')], journalUpdates: [], transfers: [], balances: [] }))).rejects.toThrow();
+      const key = { deviceId: 'dev-1', requestId: 'r-1' };
+      const fields = { dueAt: null, awaitingOutcome: false, outcome: null, outcomeRequestId: null, depositNotBefore: null, updatedAt: 2 };
+      await expect(store.transaction((tx) => tx.apply({ journalInserts: [], journalUpdates: [{ key, from: 'deferred', to: 'deposited', fields }], transfers: [], balances: [] }))).rejects.toBeInstanceOf(InvariantError);
+      await store.transaction((tx) => tx.apply({ journalInserts: [], journalUpdates: [{ key, from: 'withdrawn', to: 'deposited', fields }], transfers: [], balances: [] }));
+      const stored = await store.getJournalEntry(key);
+      expect(stored).toMatchObject({ state: 'deposited', dueAt: null, updatedAt: 2, resultJson: '{"r":1}', counter: 1 });
+      expect(stored?.seq).toBeGreaterThan(0);
+      const loaded = await store.transaction((tx) => tx.getJournalEntries([key, { deviceId: 'dev-1', requestId: 'nope' }]));
+      expect(loaded.size).toBe(1);
+    }));
+
+    it('knows which wallet counters are consumed', withStore(async ({ store }) => {
+      await store.transaction((tx) => tx.apply({ journalInserts: [entry('r-1', { counter: 5 }), entry('r-2', { counter: null, state: 'declined' })], journalUpdates: [], transfers: [], balances: [] }));
+      const used = await store.transaction((tx) => tx.countersUsed([{ walletId: 'w-1', counter: 5 }, { walletId: 'w-1', counter: 6 }, { walletId: 'w-2', counter: 5 }]));
+      expect([...used]).toEqual(['w-1:5']);
+      await expect(store.transaction((tx) => tx.apply({ journalInserts: [entry('r-3', { counter: 5 })], journalUpdates: [], transfers: [], balances: [] }))).rejects.toThrow();
+    }));
+
+    it('finds due entries oldest first, and the next due time', withStore(async ({ store }) => {
+      await store.transaction((tx) => tx.apply({ journalInserts: [entry('r-1', { dueAt: 300 }), entry('r-2', { dueAt: 100 }), entry('r-3', { dueAt: null, state: 'declined' })], journalUpdates: [], transfers: [], balances: [] }));
+      expect(await store.nextDueAt()).toBe(100);
+      expect(await store.dueEntries(200, 10)).toEqual([{ deviceId: 'dev-1', requestId: 'r-2' }]);
+      expect((await store.dueEntries(1000, 1)).length).toBe(1);
+      expect(await store.countJournalByState()).toEqual({ declined: 1, withdrawn: 2 });
+      const page1 = await store.listJournal({ limit: 2 });
+      expect(page1.map((e) => e.requestId)).toEqual(['r-1', 'r-2']);
+      expect((await store.listJournal({ limit: 2, afterSeq: page1[1]!.seq! })).map((e) => e.requestId)).toEqual(['r-3']);
+      expect((await store.listJournal({ limit: 10, state: 'declined' })).map((e) => e.requestId)).toEqual(['r-3']);
+      const scanned = await store.scanJournal(null, 2);
+      expect((await store.scanJournal(scanned[1]!, 10)).length).toBe(1);
+    }));
+
+    it('pages a statement newest first, both directions, within a time range', withStore(async ({ store }) => {
+      await store.transaction((tx) => tx.apply({
+        journalInserts: [], journalUpdates: [], balances: [{ id: '000-0000001', before: 0, after: -100 }, { id: '100-0000001', before: 0, after: 70 }, { id: '100-0000002', before: 0, after: 30 }],
+        transfers: [transfer('fund', '000-0000001', '100-0000001', 100, -100, 100, 10), transfer('fund', '100-0000001', '100-0000002', 30, 70, 30, 20)],
+      }));
+      const lines = await store.statement('100-0000001', { limit: 10 });
+      expect(lines.map((l) => [l.kind, l.amount, l.balanceAfter, l.counterparty])).toEqual([['fund', -30, 70, '100-0000002'], ['fund', 100, 100, '000-0000001']]);
+      expect((await store.statement('100-0000001', { limit: 1, beforeTransferId: lines[0]!.transferId })).map((l) => l.amount)).toEqual([100]);
+      expect((await store.statement('100-0000001', { limit: 10, fromMs: 15 })).map((l) => l.amount)).toEqual([-30]);
+      expect((await store.statement('100-0000001', { limit: 10, toMs: 15 })).map((l) => l.amount)).toEqual([100]);
+    }));
+
+    it('lists and finds accounts, devices and wallets', withStore(async ({ store }) => {
+      expect((await store.listAccounts({ limit: 2 })).map((a) => a.id)).toEqual(['000-0000001', '000-0000002']);
+      expect((await store.listAccounts({ limit: 10, afterId: '100-0000002' })).map((a) => a.id)).toEqual(['500-0000001']);
+      expect((await store.listAccounts({ limit: 10, kind: 'customer' })).length).toBe(2);
+      await store.transaction(async (tx) => {
+        expect((await tx.findAccounts('clearing', 'EUR')).map((a) => a.id)).toEqual(['000-0000002']);
+        expect(await tx.maxAccountNumber(100)).toBe(2);
+        expect(await tx.maxAccountNumber(42)).toBe(-1);
+        await tx.upsertDevice({ id: 'dev-1', kind: 'gate', merchant: '500-0000001', status: 'active', createdAt: 1 });
+        await tx.upsertDevice({ id: 'dev-1', kind: 'gate', merchant: '500-0000001', status: 'revoked', createdAt: 1 });
+        await tx.insertWallet({ id: 'w-1', account: '100-0000001', status: 'active', createdAt: 1 });
+        await tx.setWalletStatus('w-1', 'blocked');
+        await tx.setAttributes('100-0000001', { ageBand: '18-20' });
+        await tx.setAccountStatus('100-0000002', 'frozen');
+      });
+      expect(await store.getDevice('dev-1')).toMatchObject({ status: 'revoked' });
+      expect(await store.listDevices()).toHaveLength(1);
+      expect(await store.getWallet('w-1')).toMatchObject({ status: 'blocked', account: '100-0000001' });
+      expect(await store.getAccount('100-0000001')).toMatchObject({ attributes: { ageBand: '18-20' } });
+      expect(await store.getAccount('100-0000002')).toMatchObject({ status: 'frozen' });
+      await expect(store.transaction((tx) => tx.insertAccount(account('100-0000001', 'customer')))).rejects.toThrow();
+    }));
+
+    it('advances the write epoch by one per transaction, durably', withStore(async (h) => {
+      const a = await h.store.transaction((tx) => tx.bumpEpoch());
+      const b = await h.store.transaction((tx) => tx.bumpEpoch());
+      expect(b).toEqual({ previous: a.current, current: a.current + 1 });
+      const reopened = await h.reopen();
+      expect((await reopened.transaction((tx) => tx.bumpEpoch())).previous).toBe(b.current);
+    }));
+
+    it('refuses work once closed', withStore(async (h) => {
+      const store = await h.reopen();
+      await store.close();
+      await expect(store.transaction(() => Promise.resolve())).rejects.toMatchObject({ code: 'TS_ERR_CLOSED' });
+    }));
+  });
+}
