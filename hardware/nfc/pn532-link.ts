@@ -143,13 +143,13 @@ export class Pn532Link {
       } else if (frame.kind === 'nack' && !acked) {
         this.counters.nacksReceived++;
         return { kind: 'resend' };
-      } else if (frame.kind === 'error') {
+      } else if (acked && frame.kind === 'error') {
         this.counters.errorFrames++;
         throw new Pn532Error('TS_ERR_PN532_SYNTAX', `command 0x${code.toString(16)}`);
       } else if (acked && frame.kind === 'info' && frame.tfi === tfiChipToHost && frame.data[0] === code + 1) {
         return { kind: 'response', data: frame.data.subarray(1) };
       } else {
-        // A response before our ACK belongs to an aborted command, even with the same code.
+        // A response or error frame before our ACK belongs to an aborted command, even with the same code.
         this.counters.staleFrames++;
       }
     }
