@@ -30,7 +30,7 @@ const boundaryConfigs = Object.entries(boundaries).map(([folder, allowed]) => ({
 }));
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'coverage/**', 'docs/**', 'cli/bin.mjs'] },
+  { ignores: ['node_modules/**', 'data/**', 'coverage/**', 'docs/**', 'cli/bin.mjs', '.scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
