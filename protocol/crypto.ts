@@ -94,6 +94,27 @@ export const resultTag = (deviceKey: Uint8Array, r: ResultTagFields): string => 
 
 export const verifyResultTag = (deviceKey: Uint8Array, r: SettleResult): boolean => macEquals(resultTag(deviceKey, r), r.tag);
 
+/**
+ * A phone's proof on a wallet API request (statement, cancel, e-money): an
+ * HMAC under the wallet key over the request, with a counter the core has
+ * not seen for this wallet's requests. `bodySha256` is the hex SHA-256 of the
+ * exact body bytes sent (empty body: of zero bytes).
+ */
+export interface WalletRequestInput {
+  walletId: string;
+  counter: number;
+  method: string;
+  path: string;
+  bodySha256: string;
+}
+
+export const walletRequestBytes = (r: WalletRequestInput): Buffer =>
+  canonicalBytes(domains.walletRequest, [r.walletId, r.counter, r.method.toUpperCase(), r.path, r.bodySha256]);
+
+export const walletRequestMac = (walletKey: Uint8Array, r: WalletRequestInput): string => hmacHex(walletKey, walletRequestBytes(r));
+
+export const verifyWalletRequestMac = (walletKey: Uint8Array, r: WalletRequestInput, mac: string): boolean => macEquals(walletRequestMac(walletKey, r), mac);
+
 export type OutcomeAckTagFields = Pick<OutcomeAck, 'deviceId' | 'requestId' | 'settleRequestId' | 'status'>;
 
 export const outcomeAckTag = (deviceKey: Uint8Array, a: OutcomeAckTagFields): string =>

@@ -111,7 +111,7 @@ export async function registerDevice(tx: LedgerTx, input: { id: string; kind: De
 export async function enrollWallet(tx: LedgerTx, account: string, now: number): Promise<Wallet> {
   const a = (await tx.getAccounts([account])).get(account);
   if (!a || a.kind !== 'customer') throw new CoreError('TS_ERR_UNKNOWN_ACCOUNT', `${account} is not a customer account`);
-  const wallet: Wallet = { id: uuidv7(now), account, status: 'active', createdAt: now };
+  const wallet: Wallet = { id: uuidv7(now), account, status: 'active', requestCounter: -1, createdAt: now };
   await tx.insertWallet(wallet);
   return wallet;
 }

@@ -3,7 +3,8 @@
  * the due-entry scheduler over one LedgerStore. In-process library; the
  * gateway and the CLI drive it.
  */
-import { DeviceId, DeviceKind, decodeMessage, deriveWalletKey, limits as wireLimits } from '../protocol/index.ts';
+import { DeviceId, DeviceKind, decodeMessage, deriveWalletKey, limits as wireLimits, verifyWalletRequestMac } from '../protocol/index.ts';
+import type { WalletRequestInput } from '../protocol/index.ts';
 import type { ReasonCode } from '../protocol/index.ts';
 import * as admin from './admin.ts';
 import type { FundInput, OpenAccountInput } from './admin.ts';
@@ -61,6 +62,8 @@ export interface CoreOptions {
   /** Called once if an invariant breaks; the core refuses all work afterwards. Default: rethrow (crash). */
   onFatal?: (err: InvariantError) => void;
 }
+
+export type WalletRequestRefusal = 'unknown-wallet' | 'wallet-not-active' | 'bad-cryptogram' | 'counter-reused';
 
 export interface CoreStats {
   batches: number;
@@ -211,6 +214,22 @@ export class SettlementCore {
 
   get queueDepth(): number {
     return this.committer.depth;
+  }
+
+  /**
+   * Checks a phone's proof on a wallet API request (claims 5–7: a wallet gets
+   * its own statement and nobody else's) and consumes its counter, durably,
+   * before the caller acts on it.
+   */
+  authenticateWalletRequest(input: WalletRequestInput & { mac: string }): Promise<{ ok: true; wallet: Wallet } | { ok: false; reason: WalletRequestRefusal }> {
+    return this.task(async (tx) => {
+      const wallet = (await tx.getWallets([input.walletId])).get(input.walletId);
+      if (!wallet) return { ok: false as const, reason: 'unknown-wallet' as const };
+      if (wallet.status !== 'active') return { ok: false as const, reason: 'wallet-not-active' as const };
+      if (!verifyWalletRequestMac(this.walletKey(wallet.id), input, input.mac)) return { ok: false as const, reason: 'bad-cryptogram' as const };
+      if (!(await tx.advanceWalletRequestCounter(wallet.id, input.counter))) return { ok: false as const, reason: 'counter-reused' as const };
+      return { ok: true as const, wallet: { ...wallet, requestCounter: input.counter } };
+    });
   }
 
   audit(): Promise<AuditReport> {

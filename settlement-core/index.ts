@@ -1,5 +1,5 @@
 export { SettlementCore, defaultCoreLimits } from './core.ts';
-export type { CoreLimits, CoreOptions, CoreStats } from './core.ts';
+export type { CoreLimits, CoreOptions, CoreStats, WalletRequestRefusal } from './core.ts';
 export type { CancelReply, OutcomeReply, SettleReply } from './engine/commands.ts';
 export { audit } from './audit.ts';
 export type { AuditCheck, AuditReport } from './audit.ts';

@@ -45,6 +45,8 @@ export interface Wallet {
   /** The customer account this phone wallet pays from. */
   account: string;
   status: 'active' | 'blocked';
+  /** The highest counter used on a wallet API request (statement, cancel); -1 before the first. */
+  requestCounter: number;
   createdAt: number;
 }
 

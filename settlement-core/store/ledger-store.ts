@@ -64,6 +64,8 @@ export interface LedgerTx {
   upsertDevice(device: Device): Promise<void>;
   insertWallet(wallet: Wallet): Promise<void>;
   setWalletStatus(id: string, status: Wallet['status']): Promise<void>;
+  /** Sets the wallet's request counter to `counter` if it is higher than the stored one; returns whether it was. */
+  advanceWalletRequestCounter(id: string, counter: number): Promise<boolean>;
 }
 
 export interface StatementQuery {

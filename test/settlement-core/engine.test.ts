@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { uuidv7, verifyResultTag } from '../../protocol/index.ts';
+import { createHash } from 'node:crypto';
+import { uuidv7, verifyResultTag, walletRequestMac } from '../../protocol/index.ts';
 import type { SettlementCore } from '../../settlement-core/index.ts';
 import { Clock, balanceOf, deviceKey, makeRequest, openCore, seedStation, settleOk, tempDir } from './fixtures.ts';
 import type { Station } from './fixtures.ts';
@@ -8,6 +9,7 @@ let t: ReturnType<typeof tempDir>;
 let core: SettlementCore;
 let s: Station;
 const clearing = '000-0000002';
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 beforeEach(async () => {
   t = tempDir();
@@ -222,6 +224,27 @@ describe('cooling-off (claim 13)', () => {
     s.clock.advance(61_000);
     core = await openCore(`${t.dir}/ledger.db`, { clock: s.clock.read });
     expect(await balanceOf(core, s.merchant)).toBe(400);
+  });
+});
+
+describe('wallet API proofs (claims 5–7)', () => {
+  it('accepts a proof under the wallet key once per counter, and refuses forged, replayed or foreign ones', async () => {
+    const [w0, w1] = s.wallets as [typeof s.wallets[0], typeof s.wallets[0]];
+    const req = { walletId: w0.walletId, counter: 7, method: 'GET', path: `/v1/wallets/${w0.walletId}/statement`, bodySha256: sha256('') };
+    const mac = walletRequestMac(w0.walletKey, req);
+    expect(await core.authenticateWalletRequest({ ...req, mac })).toMatchObject({ ok: true, wallet: { id: w0.walletId, account: w0.account } });
+    expect(await core.authenticateWalletRequest({ ...req, mac })).toEqual({ ok: false, reason: 'counter-reused' });
+    const older = { ...req, counter: 6 };
+    expect(await core.authenticateWalletRequest({ ...older, mac: walletRequestMac(w0.walletKey, older) })).toEqual({ ok: false, reason: 'counter-reused' });
+    const other = { ...req, counter: 8, walletId: w1.walletId };
+    expect(await core.authenticateWalletRequest({ ...other, mac: walletRequestMac(w0.walletKey, other) })).toEqual({ ok: false, reason: 'bad-cryptogram' });
+    const changed = { ...req, counter: 9 };
+    expect(await core.authenticateWalletRequest({ ...changed, path: '/v1/other', mac: walletRequestMac(w0.walletKey, changed) })).toEqual({ ok: false, reason: 'bad-cryptogram' });
+    expect(await core.authenticateWalletRequest({ ...req, walletId: uuidv7(), mac })).toEqual({ ok: false, reason: 'unknown-wallet' });
+    await core.setWalletStatus(w0.walletId, 'blocked');
+    const later = { ...req, counter: 10 };
+    expect(await core.authenticateWalletRequest({ ...later, mac: walletRequestMac(w0.walletKey, later) })).toEqual({ ok: false, reason: 'wallet-not-active' });
+    expect((await settleOk(s, makeRequest(s, w0))).result).toMatchObject({ status: 'declined', reason: 'wallet-not-active' });
   });
 });
 

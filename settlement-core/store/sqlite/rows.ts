@@ -65,6 +65,7 @@ export const walletFromRow = (r: Row): Wallet => ({
   id: str(r.id, 'wallet.id'),
   account: str(r.account, 'wallet.account'),
   status: str(r.status, 'wallet.status') as Wallet['status'],
+  requestCounter: int(r.request_counter, 'wallet.request_counter'),
   createdAt: int(r.created_at, 'wallet.created_at'),
 });
 

@@ -93,6 +93,7 @@ export const migrations: readonly string[] = [
     id TEXT PRIMARY KEY,
     account TEXT NOT NULL,
     status TEXT NOT NULL,
+    request_counter INTEGER NOT NULL DEFAULT -1,
     created_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,

@@ -276,8 +276,12 @@ class SqliteTx implements LedgerTx {
   }
 
   insertWallet(wallet: Wallet): Promise<void> {
-    this.s.insertWallet.run({ id: wallet.id, account: wallet.account, status: wallet.status, created_at: wallet.createdAt });
+    this.s.insertWallet.run({ id: wallet.id, account: wallet.account, status: wallet.status, request_counter: wallet.requestCounter, created_at: wallet.createdAt });
     return Promise.resolve();
+  }
+
+  advanceWalletRequestCounter(id: string, counter: number): Promise<boolean> {
+    return Promise.resolve(this.s.advanceWalletRequestCounter.run(counter, id, counter).changes === 1);
   }
 
   setWalletStatus(id: string, status: Wallet['status']): Promise<void> {

@@ -19,8 +19,9 @@ export function prepareStatements(db: Database) {
     upsertDevice: p(`INSERT INTO devices (id, kind, merchant, status, created_at) VALUES (@id, @kind, @merchant, @status, @created_at)
       ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, merchant = excluded.merchant, status = excluded.status`),
     wallet: p('SELECT * FROM wallets WHERE id = ?'),
-    insertWallet: p('INSERT INTO wallets (id, account, status, created_at) VALUES (@id, @account, @status, @created_at)'),
+    insertWallet: p('INSERT INTO wallets (id, account, status, request_counter, created_at) VALUES (@id, @account, @status, @request_counter, @created_at)'),
     setWalletStatus: p('UPDATE wallets SET status = ? WHERE id = ?'),
+    advanceWalletRequestCounter: p('UPDATE wallets SET request_counter = ? WHERE id = ? AND request_counter < ?'),
     journal: p('SELECT * FROM journal WHERE device_id = ? AND request_id = ?'),
     insertJournal: p(`INSERT INTO journal (device_id, request_id, fingerprint, state, reason, wallet_id, counter, payer, merchant, article,
       amount, currency, deposit_not_before, awaiting_outcome, due_at, outcome, outcome_request_id, request_json, result_json, received_at, updated_at)
