@@ -33,8 +33,14 @@ const dir = mkdtempSync(join(tmpdir(), 'tapsettle-bench-'));
 try {
   const commitMs: number[] = [];
   const store = new SqliteLedgerStore({ path: join(dir, 'core.db') });
+  const deviceKeys = new Map<string, Buffer>();
+  const deviceKey = (id: string): Buffer => {
+    let key = deviceKeys.get(id);
+    if (!key) deviceKeys.set(id, (key = deriveDeviceKey(deviceMasterKey, id)));
+    return key;
+  };
   const core = await SettlementCore.open({
-    store, issuerMasterKey, deviceKey: (id) => deriveDeviceKey(deviceMasterKey, id), scheduler: false,
+    store, issuerMasterKey, deviceKey, scheduler: false,
     limits: { batchSizeMax, queueLengthMax: inflight * 4 },
     onBatch: (b) => commitMs.push(b.transactionMs),
   });

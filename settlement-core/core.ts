@@ -51,7 +51,10 @@ export interface CoreOptions {
   store: LedgerStore;
   /** Issuer master key (≥ 32 bytes): wallet keys derive from it. */
   issuerMasterKey: Uint8Array;
-  /** The key a device verifies its results with. */
+  /**
+   * The key a device verifies its results with. Called for every answer: the
+   * provider caches (it knows when a device is re-keyed; the core does not).
+   */
   deviceKey: (deviceId: string) => Uint8Array;
   clock?: () => number;
   limits?: Partial<CoreLimits>;
@@ -283,20 +286,8 @@ export class SettlementCore {
     return key;
   };
 
-  /** Device keys as the provider gave them; few devices, asked for on every answer. */
-  private readonly deviceKeys = new Map<string, Uint8Array>();
-  private deviceKey = (deviceId: string): Uint8Array => {
-    let key = this.deviceKeys.get(deviceId);
-    if (key === undefined) {
-      key = this.options.deviceKey(deviceId);
-      if (this.deviceKeys.size >= this.limits.registryCacheMax) this.deviceKeys.clear();
-      this.deviceKeys.set(deviceId, key);
-    }
-    return key;
-  };
-
   private get settleDeps(): SettleDeps {
-    return { walletKey: this.walletKey, deviceKey: this.deviceKey, clearingFor: this.clearingFor, amountMinorMaxPerSettle: this.limits.amountMinorMaxPerSettle };
+    return { walletKey: this.walletKey, deviceKey: this.options.deviceKey, clearingFor: this.clearingFor, amountMinorMaxPerSettle: this.limits.amountMinorMaxPerSettle };
   }
 
   private clearingFor = (currency: string): string | undefined => this.clearing.get(currency);
@@ -357,7 +348,7 @@ export class SettlementCore {
   }
 
   private decide(b: BatchState, c: Command, settle: (() => void)[]): void {
-    const deviceKey = this.deviceKey;
+    const deviceKey = this.options.deviceKey;
     switch (c.kind) {
       case 'settle': {
         const d = decideSettle(b, c.parsed, this.settleDeps);
