@@ -12,7 +12,8 @@ interface Reply<T> {
   reject(err: unknown): void;
 }
 
-export type SettleReply = { kind: 'result'; result: SettleResult; json: string; replay: boolean };
+/** `walletId`: the paying wallet, so its phone can get the result too (claim 12); null when unknown. */
+export type SettleReply = { kind: 'result'; result: SettleResult; json: string; replay: boolean; walletId: string | null };
 export type OutcomeReply = { kind: 'outcome-ack'; ack: OutcomeAck; json: string };
 export type CancelReply = { status: 'cancelled' | 'already-cancelled' };
 

@@ -26,6 +26,8 @@ export interface SettleDeps {
 export interface SettleDecision {
   result: SettleResult;
   json: string;
+  /** The paying wallet as the journal knows it (claim 12: its phone gets the result too); null if unreadable. */
+  walletId: string | null;
   /** True when this is a redelivery answered from the journal. */
   replay: boolean;
 }
@@ -35,9 +37,9 @@ export function decideSettle(b: BatchState, p: ParsedSettle, deps: SettleDeps): 
   const amount = p.ok ? p.req.purchase.amount : undefined;
   const existing = b.entry(key);
   if (existing) {
-    if (existing.fingerprint === p.fingerprint) return { ...JSON_PARSE(existing.resultJson), replay: true };
-    // The key is taken by other content: refuse without touching the stored entry.
-    return { ...buildResult(deps.deviceKey(p.deviceId), { ...key, status: 'declined', reason: 'duplicate-mismatch', amount }, b.now), replay: false };
+    if (existing.fingerprint === p.fingerprint) return { ...JSON_PARSE(existing.resultJson), walletId: existing.walletId, replay: true };
+    // The key is taken by other content: refuse without touching the stored entry, and tell only the device.
+    return { ...buildResult(deps.deviceKey(p.deviceId), { ...key, status: 'declined', reason: 'duplicate-mismatch', amount }, b.now), walletId: null, replay: false };
   }
   if (!p.ok) return journalDecline(b, p, key, p.reason, deps, null);
   const req = p.req;
@@ -60,7 +62,7 @@ export function decideSettle(b: BatchState, p: ParsedSettle, deps: SettleDeps): 
     ...baseEntry(b, p, key, req.purchase.amount),
     state, counter: req.wallet.counter, payer, depositNotBefore, awaitingOutcome, dueAt, resultJson: answer.json,
   });
-  return { ...answer, replay: false };
+  return { ...answer, walletId: req.wallet.walletId, replay: false };
 }
 
 const JSON_PARSE = (json: string): { result: SettleResult; json: string } => ({ result: JSON.parse(json) as SettleResult, json });
@@ -134,5 +136,5 @@ function journalDecline(b: BatchState, p: ParsedSettle, key: JournalKey, reason:
   const answer = buildResult(deps.deviceKey(p.deviceId), { ...key, status: 'declined', reason, amount }, b.now);
   const payer = p.ok && counter !== null ? (b.wallet(p.req.wallet.walletId)?.account ?? null) : null;
   b.insertEntry({ ...baseEntry(b, p, key, amount), state: 'declined', reason, counter, payer, resultJson: answer.json });
-  return { ...answer, replay: false };
+  return { ...answer, walletId: p.ok ? p.req.wallet.walletId : null, replay: false };
 }

@@ -1,0 +1,116 @@
+/**
+ * The settlement bridge (DESIGN §2, issue 3 item 3): takes `settle` and
+ * `outcome` messages that authenticated devices published, hands them to the
+ * core, and publishes the core's tagged answer on the device's `result`
+ * topic (QoS 1). Claim 12: the result of a settlement also goes to the phone
+ * that authorised it, through the wallet API's result stream.
+ *
+ * The bridge never acts on a message before the core has made its decision
+ * durable; the core answers redeliveries from the journal, so a device that
+ * heard nothing simply publishes the same request again.
+ */
+import { topics } from '../../protocol/index.ts';
+import type { SettlementCore } from '../../settlement-core/index.ts';
+
+/** What the bridge needs of the broker. */
+export interface BridgeBroker {
+  onMessage(channel: 'settle' | 'outcome', handler: (deviceId: string, payload: Buffer) => void): () => void;
+  publish(topic: string, payload: string | Buffer, options: { qos: 0 | 1; retain: boolean }): Promise<void>;
+}
+
+/** Where results for phones go (claim 12). */
+export interface WalletResultSink {
+  publish(walletId: string, resultJson: string): void;
+}
+
+export interface BridgeLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface BridgeStats {
+  settles: number;
+  outcomes: number;
+  /** Bodies without a readable request id (or otherwise unkeyable): dropped, counted. */
+  dropped: number;
+  /** The core's queue was full: the device will resend with the same request id. */
+  overloaded: number;
+  failures: number;
+}
+
+export interface BridgeOptions {
+  core: SettlementCore;
+  broker: BridgeBroker;
+  wallets?: WalletResultSink;
+  log: BridgeLogger;
+  /** Told of every answer: `status` is approved/declined/outcome-ack status, or `dropped`. */
+  observe?: (event: { channel: 'settle' | 'outcome'; status: string; reason?: string; ms: number }) => void;
+}
+
+export class SettlementBridge {
+  readonly stats: BridgeStats = { settles: 0, outcomes: 0, dropped: 0, overloaded: 0, failures: 0 };
+  private unsubscribe: (() => void)[] = [];
+
+  constructor(private readonly options: BridgeOptions) {}
+
+  start(): void {
+    const { broker } = this.options;
+    this.unsubscribe.push(
+      broker.onMessage('settle', (deviceId, payload) => void this.onSettle(deviceId, payload)),
+      broker.onMessage('outcome', (deviceId, payload) => void this.onOutcome(deviceId, payload)),
+    );
+  }
+
+  stop(): void {
+    for (const u of this.unsubscribe) u();
+    this.unsubscribe = [];
+  }
+
+  private async onSettle(deviceId: string, payload: Buffer): Promise<void> {
+    const started = performance.now();
+    try {
+      const reply = await this.options.core.settle(deviceId, payload);
+      if (reply.kind === 'unreadable') {
+        this.stats.dropped += 1;
+        this.options.log.warn({ deviceId, reason: reply.reason, detail: reply.message }, 'settle message dropped: no request id to answer');
+        this.options.observe?.({ channel: 'settle', status: 'dropped', reason: reply.reason, ms: performance.now() - started });
+        return;
+      }
+      this.stats.settles += 1;
+      await this.options.broker.publish(topics.result(deviceId), reply.json, { qos: 1, retain: false });
+      if (reply.walletId !== null) this.options.wallets?.publish(reply.walletId, reply.json);
+      this.options.observe?.({ channel: 'settle', status: reply.result.status, ...(reply.result.reason ? { reason: reply.result.reason } : {}), ms: performance.now() - started });
+    } catch (err) {
+      this.failed(err, deviceId, 'settle');
+    }
+  }
+
+  private async onOutcome(deviceId: string, payload: Buffer): Promise<void> {
+    const started = performance.now();
+    try {
+      const reply = await this.options.core.outcome(deviceId, payload);
+      if (reply.kind === 'unreadable') {
+        this.stats.dropped += 1;
+        this.options.log.warn({ deviceId, reason: reply.reason, detail: reply.message }, 'outcome message dropped');
+        this.options.observe?.({ channel: 'outcome', status: 'dropped', reason: reply.reason, ms: performance.now() - started });
+        return;
+      }
+      this.stats.outcomes += 1;
+      await this.options.broker.publish(topics.result(deviceId), reply.json, { qos: 1, retain: false });
+      this.options.observe?.({ channel: 'outcome', status: reply.ack.status, ms: performance.now() - started });
+    } catch (err) {
+      this.failed(err, deviceId, 'outcome');
+    }
+  }
+
+  private failed(err: unknown, deviceId: string, channel: string): void {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'TS_ERR_OVERLOADED') {
+      this.stats.overloaded += 1;
+      this.options.log.warn({ deviceId, channel }, 'core queue full; the device will resend');
+      return;
+    }
+    this.stats.failures += 1;
+    this.options.log.error({ deviceId, channel, err: err instanceof Error ? { message: err.message, code } : String(err) }, 'could not settle');
+  }
+}
