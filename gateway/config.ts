@@ -1,0 +1,74 @@
+/**
+ * The gateway's configuration: an optional `tapsettle.yaml`, validated
+ * strictly. An error names the bad key and the form expected; the process
+ * does not start on a config it does not understand.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const Port = z.number().int().min(0).max(65535);
+const Host = z.string().min(1).max(255);
+const TlsFiles = z.strictObject({ port: Port, key: z.string().min(1), cert: z.string().min(1) });
+
+export const GatewayConfig = z.strictObject({
+  /** Ledger, key file, device registry and demo credentials live here. */
+  data: z.string().min(1).default('./data'),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR').default('EUR'),
+  mqtt: z.strictObject({
+    host: Host.default('127.0.0.1'),
+    /** 1883 is the usual production port; the embedded default keeps clear of a Mosquitto already on it. 0 = any free port. */
+    port: Port.default(1884),
+    tls: TlsFiles.optional(),
+    /** MQTT over WebSocket for browsers and phones, path /mqtt. */
+    ws: z.strictObject({ port: Port }).optional(),
+    /** Shared broker state for several gateway nodes (aedes-persistence-redis + mqemitter-redis). */
+    redisUrl: z.string().regex(/^rediss?:\/\//, 'a redis:// URL').optional(),
+  }).default({ host: '127.0.0.1', port: 1884 }),
+  http: z.strictObject({
+    host: Host.default('127.0.0.1'),
+    port: Port.default(8080),
+    tls: z.strictObject({ key: z.string().min(1), cert: z.string().min(1) }).optional(),
+  }).default({ host: '127.0.0.1', port: 8080 }),
+  core: z.strictObject({
+    batchSizeMax: z.number().int().min(1).max(10_000).optional(),
+    queueLengthMax: z.number().int().min(1).max(1_000_000).optional(),
+    lingerMs: z.number().int().min(0).max(1000).optional(),
+    amountMinorMaxPerSettle: z.number().int().min(1).max(100_000_000).optional(),
+    duePollMs: z.number().int().min(10).max(60_000).optional(),
+  }).default({}),
+  /** Seed a demo station (merchant, one device of each kind, funded wallets) on the first run. */
+  demo: z.boolean().default(true),
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
+});
+export type GatewayConfig = z.infer<typeof GatewayConfig>;
+
+export class ConfigError extends Error {
+  readonly code = 'TS_ERR_CONFIG';
+}
+
+/** Parses a config object; the error names the key (`mqtt.port`) and what was expected. */
+export function parseGatewayConfig(raw: unknown, source = 'config'): GatewayConfig {
+  const parsed = GatewayConfig.safeParse(raw ?? {});
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.slice(0, 5).map((i) => {
+    const key = i.path.join('.') || '(top level)';
+    return i.code === 'unrecognized_keys' ? `${key}: unknown key(s) ${i.keys.join(', ')}` : `${key}: ${i.message}`;
+  });
+  throw new ConfigError(`${source} is not valid:\n  ${lines.join('\n  ')}`);
+}
+
+/** Reads a YAML file if it exists (a missing default file means all defaults). */
+export function loadGatewayConfig(path: string, required: boolean): GatewayConfig {
+  if (!existsSync(path)) {
+    if (required) throw new ConfigError(`config file ${path} does not exist`);
+    return parseGatewayConfig({}, path);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8'), { maxAliasCount: 100 });
+  } catch (err) {
+    throw new ConfigError(`${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  return parseGatewayConfig(raw, path);
+}
