@@ -117,8 +117,8 @@ export class SettlementCore {
 
   /** A settle request from `deviceId` (the authenticated sender). Resolves after the decision is durable. */
   settle(deviceId: string, payload: string | Uint8Array): Promise<SettleReply | { kind: 'unreadable'; reason: ReasonCode; message: string }> {
+    const decoded = decodeMessage('settle', payload); // checks the size before anything else reads the body
     const raw = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
-    const decoded = decodeMessage('settle', payload);
     let parsed: ParsedSettle;
     if (decoded.ok) parsed = { ok: true, deviceId, req: decoded.value, raw, fingerprint: requestFingerprint(decoded.value) };
     else if (decoded.requestId !== null && DeviceId.safeParse(deviceId).success) {
