@@ -118,12 +118,13 @@ export class SettlementCore {
   /** A settle request from `deviceId` (the authenticated sender). Resolves after the decision is durable. */
   settle(deviceId: string, payload: string | Uint8Array): Promise<SettleReply | { kind: 'unreadable'; reason: ReasonCode; message: string }> {
     const decoded = decodeMessage('settle', payload); // checks the size before anything else reads the body
+    if (!decoded.ok && (decoded.requestId === null || !DeviceId.safeParse(deviceId).success)) {
+      return Promise.resolve({ kind: 'unreadable', reason: decoded.reason, message: decoded.message });
+    }
     const raw = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
-    let parsed: ParsedSettle;
-    if (decoded.ok) parsed = { ok: true, deviceId, req: decoded.value, raw, fingerprint: requestFingerprint(decoded.value) };
-    else if (decoded.requestId !== null && DeviceId.safeParse(deviceId).success) {
-      parsed = { ok: false, deviceId, requestId: decoded.requestId, reason: decoded.reason, raw, fingerprint: rawFingerprint(raw) };
-    } else return Promise.resolve({ kind: 'unreadable', reason: decoded.ok ? 'malformed-id' : decoded.reason, message: decoded.ok ? 'bad device id' : decoded.message });
+    const parsed: ParsedSettle = decoded.ok
+      ? { ok: true, deviceId, req: decoded.value, raw, fingerprint: requestFingerprint(decoded.value) }
+      : { ok: false, deviceId, requestId: decoded.requestId!, reason: decoded.reason, raw, fingerprint: rawFingerprint(raw) };
     return this.submit<SettleReply>((resolve, reject) => ({ kind: 'settle', parsed, resolve, reject }));
   }
 
