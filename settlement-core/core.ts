@@ -117,10 +117,9 @@ export class SettlementCore {
 
   /** A settle request from `deviceId` (the authenticated sender). Resolves after the decision is durable. */
   settle(deviceId: string, payload: string | Uint8Array): Promise<SettleReply | { kind: 'unreadable'; reason: ReasonCode; message: string }> {
+    if (!DeviceId.safeParse(deviceId).success) return Promise.resolve({ kind: 'unreadable', reason: 'malformed-id', message: 'the sender is not a device id' });
     const decoded = decodeMessage('settle', payload); // checks the size before anything else reads the body
-    if (!decoded.ok && (decoded.requestId === null || !DeviceId.safeParse(deviceId).success)) {
-      return Promise.resolve({ kind: 'unreadable', reason: decoded.reason, message: decoded.message });
-    }
+    if (!decoded.ok && decoded.requestId === null) return Promise.resolve({ kind: 'unreadable', reason: decoded.reason, message: decoded.message });
     const raw = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
     const parsed: ParsedSettle = decoded.ok
       ? { ok: true, deviceId, req: decoded.value, raw, fingerprint: requestFingerprint(decoded.value) }
