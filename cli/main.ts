@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import type { GlobalOptions } from './context.ts';
 import { ledgerCommands } from './commands/ledger.ts';
+import { simCommands } from './commands/sim.ts';
 import { exitCodes, fail } from './output.ts';
 
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
     }
   };
   ledgerCommands(program, run);
+  simCommands(program, run);
   return program;
 }
 
