@@ -12,3 +12,4 @@ export { isEligible } from './eligibility.ts';
 export type { LedgerStore, LedgerTx, WriteSet } from './store/ledger-store.ts';
 export { SqliteLedgerStore } from './store/sqlite/sqlite-store.ts';
 export type { SqliteStoreOptions } from './store/sqlite/sqlite-store.ts';
+export { PgLedgerStore, defaultPgStoreLimits, type PgStoreLimits, type PgStoreOptions } from './store/postgres/pg-store.ts';
