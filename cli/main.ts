@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import type { GlobalOptions } from './context.ts';
 import { ledgerCommands } from './commands/ledger.ts';
+import { walletsCommands } from './commands/wallets.ts';
 import { simCommands } from './commands/sim.ts';
 import { exitCodes, fail } from './output.ts';
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     }
   };
   ledgerCommands(program, run);
+  walletsCommands(program, run);
   simCommands(program, run);
   return program;
 }
