@@ -52,7 +52,8 @@ export function resultStreamRoute(app: FastifyInstance, deps: { core: Settlement
     const subscription = deps.hub.subscribe(wallet.id, (json, requestId) => write(event(requestId, json)));
     if (!subscription.ok) throw new HttpError('TS_ERR_TOO_MANY_STREAMS', `too many open result streams (${subscription.limit}); close one and retry`);
     reply.hijack();
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    // `connection: close`: when the stream ends, so does its socket, rather than idling as keep-alive through a shutdown.
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'close', 'x-accel-buffering': 'no' });
     open.add(res);
     const heartbeat = setInterval(() => write(': heartbeat\n\n'), deps.limits.heartbeatMs);
     res.on('close', () => {

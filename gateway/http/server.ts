@@ -35,6 +35,8 @@ export interface HttpLimits {
   streamBufferBytesMax: number;
   /** How long /readyz waits for the store. */
   readyTimeoutMs: number;
+  /** At close, requests in flight get this long to finish; then every connection still open is cut. */
+  shutdownGraceMs: number;
 }
 
 export const defaultHttpLimits: HttpLimits = {
@@ -45,6 +47,7 @@ export const defaultHttpLimits: HttpLimits = {
   heartbeatMs: 15_000,
   streamBufferBytesMax: 64 * 1024,
   readyTimeoutMs: 2_000,
+  shutdownGraceMs: 3_000,
 };
 
 export interface HttpOptions {
@@ -121,6 +124,15 @@ export async function startHttp(options: HttpOptions): Promise<HttpServer> {
   return {
     port,
     url: `${tls ? 'https' : 'http'}://${hostInUrl}:${port}`,
-    close: () => app.close(),
+    close: async () => {
+      const closing = app.close();
+      // A socket that never sent a request is not "idle" to node and would hold the close until the client drops it.
+      const cut = setTimeout(() => app.server.closeAllConnections(), limits.shutdownGraceMs);
+      try {
+        await closing;
+      } finally {
+        clearTimeout(cut);
+      }
+    },
   };
 }

@@ -68,7 +68,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const presence = new Map<string, DevicePresence>();
   const server = await startHttp({
     core, hub, sink, codes, metrics, online: () => presence, port: 0, host: o.host ?? '127.0.0.1',
-    ...(o.limits ? { limits: o.limits } : {}), ...(o.tls ? { tls: o.tls } : {}), ...(o.adminToken ? { adminToken: o.adminToken } : {}),
+    limits: { shutdownGraceMs: 200, ...o.limits }, ...(o.tls ? { tls: o.tls } : {}), ...(o.adminToken ? { adminToken: o.adminToken } : {}),
   });
   return {
     station, clock, hub, sink, codes, metrics, server, base: server.url, dir: t.dir, presence,
