@@ -27,29 +27,31 @@ async function openStream(w: TestWallet, headers: Record<string, string> = {}): 
   const s = signed(h.base, w, 'GET', `/v1/wallets/${w.walletId}/results`);
   const abort = new AbortController();
   const res = await fetch(s.url, { ...s.init, headers: { ...s.init.headers, ...headers }, signal: abort.signal });
-  const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let text = '';
-  // One read in flight at a time, kept across waits, so no chunk is lost to a timeout.
-  let pending: ReturnType<typeof reader.read> | null = null;
+  let ended = false;
+  // A pump appends what arrives; read() waits on the text, so no chunk is lost to a timeout.
+  const pump = (async () => {
+    try {
+      for await (const chunk of res.body! as AsyncIterable<Uint8Array>) text += decoder.decode(chunk, { stream: true });
+    } catch {
+      // aborted by close()
+    }
+    ended = true;
+  })();
   return {
     status: res.status,
     read: async (until, ms = 5000) => {
       const deadline = Date.now() + ms;
-      while (!until(text)) {
+      while (!until(text) && !ended) {
         if (Date.now() > deadline) throw new Error(`stream did not deliver in ${ms} ms; got ${JSON.stringify(text)}`);
-        pending ??= reader.read();
-        const chunk = await Promise.race([pending, new Promise<null>((resolve) => setTimeout(() => resolve(null), 100))]);
-        if (chunk === null) continue;
-        pending = null;
-        if (chunk.done) break;
-        text += decoder.decode(chunk.value, { stream: true });
+        await new Promise((resolve) => setTimeout(resolve, 10));
       }
       return text;
     },
     close: async () => {
       abort.abort();
-      await reader.cancel().catch(() => undefined);
+      await pump;
     },
   };
 }
