@@ -10,7 +10,9 @@ import { InvariantError, invariant } from '../../errors.ts';
 import { journalKeyString } from '../../model.ts';
 import type { Account, AccountStatus, CustomerAttributes, Device, JournalEntry, JournalKey, Transfer, Wallet } from '../../model.ts';
 import type { BalanceUpdate, CounterKey, JournalUpdate, LedgerTx, WriteSet } from '../ledger-store.ts';
-import { accountFromRow, accountToValues, deviceFromRow, int, journalFromRow, journalToValues, transferFromRow, transferToValues, walletFromRow } from './rows.ts';
+import { pgArray } from './binary-arrays.ts';
+import type { ArrayType } from './binary-arrays.ts';
+import { accountFromRow, accountToValues, deviceFromRow, int, journalFromRow, journalInsertColumns, journalToValues, transferFromRow, transferInsertColumns, transferToValues, walletFromRow } from './rows.ts';
 import { rowsPerStatementMax, statements as s } from './statements.ts';
 import type { Sql } from './statements.ts';
 
@@ -37,11 +39,9 @@ function rounds<T>(items: readonly T[], keyOf: (item: T) => string): T[][] {
   return out;
 }
 
-/** Rows as one array per column. */
-function columns(rows: readonly unknown[][], width: number): unknown[][] {
-  const out: unknown[][] = Array.from({ length: width }, () => []);
-  for (const row of rows) for (let c = 0; c < width; c += 1) out[c]!.push(row[c]);
-  return out;
+/** Rows as one binary array parameter per column. */
+function columns(rows: readonly unknown[][], types: readonly (readonly [string, ArrayType])[]): Buffer[] {
+  return types.map(([, type], c) => pgArray(type, rows.map((row) => row[c])));
 }
 
 export class PgTx implements LedgerTx {
@@ -80,28 +80,28 @@ export class PgTx implements LedgerTx {
 
   async getAccounts(ids: readonly string[]): Promise<Map<string, Account>> {
     if (ids.length === 0) return new Map();
-    return new Map((await this.q(s.accounts, [ids])).map((r) => accountFromRow(r)).map((a) => [a.id, a]));
+    return new Map((await this.q(s.accounts, [pgArray('text', ids)])).map((r) => accountFromRow(r)).map((a) => [a.id, a]));
   }
 
   async getDevices(ids: readonly string[]): Promise<Map<string, Device>> {
     if (ids.length === 0) return new Map();
-    return new Map((await this.q(s.devices, [ids])).map((r) => deviceFromRow(r)).map((d) => [d.id, d]));
+    return new Map((await this.q(s.devices, [pgArray('text', ids)])).map((r) => deviceFromRow(r)).map((d) => [d.id, d]));
   }
 
   async getWallets(ids: readonly string[]): Promise<Map<string, Wallet>> {
     if (ids.length === 0) return new Map();
-    return new Map((await this.q(s.wallets, [ids])).map((r) => walletFromRow(r)).map((w) => [w.id, w]));
+    return new Map((await this.q(s.wallets, [pgArray('text', ids)])).map((r) => walletFromRow(r)).map((w) => [w.id, w]));
   }
 
   async getJournalEntries(keys: readonly JournalKey[]): Promise<Map<string, JournalEntry>> {
     if (keys.length === 0) return new Map();
-    const rows = await this.q(s.journalByKeys, [keys.map((k) => k.deviceId), keys.map((k) => k.requestId)]);
+    const rows = await this.q(s.journalByKeys, [pgArray('text', keys.map((k) => k.deviceId)), pgArray('text', keys.map((k) => k.requestId))]);
     return new Map(rows.map((r) => journalFromRow(r)).map((e) => [journalKeyString(e), e]));
   }
 
   async countersUsed(keys: readonly CounterKey[]): Promise<Set<string>> {
     if (keys.length === 0) return new Set();
-    const rows = await this.q(s.countersUsed, [keys.map((k) => k.walletId), keys.map((k) => k.counter)]);
+    const rows = await this.q(s.countersUsed, [pgArray('text', keys.map((k) => k.walletId)), pgArray('bigint', keys.map((k) => k.counter))]);
     return new Set(rows.map((r) => `${String(r.wallet_id)}:${int(r.counter, 'journal.counter')}`));
   }
 
@@ -138,13 +138,13 @@ export class PgTx implements LedgerTx {
 
   private async applyAll(w: WriteSet): Promise<void> {
     for (const chunk of chunks(w.journalInserts)) {
-      await this.q(s.insertJournal, columns(chunk.map(journalToValues), 21));
+      await this.q(s.insertJournal, columns(chunk.map(journalToValues), journalInsertColumns));
     }
     for (const round of rounds(w.journalUpdates, (u) => journalKeyString(u.key))) {
       for (const chunk of chunks(round)) await this.updateJournal(chunk);
     }
     for (const chunk of chunks(w.transfers)) {
-      await this.q(s.insertTransfers, columns(chunk.map(transferToValues), 11));
+      await this.q(s.insertTransfers, columns(chunk.map(transferToValues), transferInsertColumns));
     }
     for (const round of rounds(w.balances, (b) => b.id)) {
       // Sorted, so two writers that bypass the epoch lock still lock rows in one order.
@@ -155,10 +155,12 @@ export class PgTx implements LedgerTx {
 
   private async updateJournal(updates: JournalUpdate[]): Promise<void> {
     const f = updates.map((u) => u.fields);
+    const text = (values: unknown[]) => pgArray('text', values);
+    const bigint = (values: unknown[]) => pgArray('bigint', values);
     const rows = await this.q(s.updateJournal, [
-      updates.map((u) => u.key.deviceId), updates.map((u) => u.key.requestId), updates.map((u) => u.from), updates.map((u) => u.to),
-      f.map((x) => x.dueAt), f.map((x) => x.awaitingOutcome), f.map((x) => x.outcome), f.map((x) => x.outcomeRequestId),
-      f.map((x) => x.depositNotBefore), f.map((x) => x.updatedAt),
+      text(updates.map((u) => u.key.deviceId)), text(updates.map((u) => u.key.requestId)), text(updates.map((u) => u.from)), text(updates.map((u) => u.to)),
+      bigint(f.map((x) => x.dueAt)), pgArray('boolean', f.map((x) => x.awaitingOutcome)), text(f.map((x) => x.outcome)), text(f.map((x) => x.outcomeRequestId)),
+      bigint(f.map((x) => x.depositNotBefore)), bigint(f.map((x) => x.updatedAt)),
     ]);
     if (rows.length === updates.length) return;
     const done = new Set(rows.map((r) => journalKeyString({ deviceId: String(r.device_id), requestId: String(r.request_id) })));
@@ -167,7 +169,7 @@ export class PgTx implements LedgerTx {
   }
 
   private async updateBalances(updates: BalanceUpdate[]): Promise<void> {
-    const rows = await this.q(s.updateBalances, [updates.map((b) => b.id), updates.map((b) => b.before), updates.map((b) => b.after)]);
+    const rows = await this.q(s.updateBalances, [pgArray('text', updates.map((b) => b.id)), pgArray('bigint', updates.map((b) => b.before)), pgArray('bigint', updates.map((b) => b.after))]);
     if (rows.length === updates.length) return;
     const done = new Set(rows.map((r) => String(r.id)));
     const b = updates.find((x) => !done.has(x.id)) ?? updates[0]!;

@@ -54,6 +54,8 @@ export const statements = {
   insertJournal: sql('insert_journal', bulkInsert('journal', journalInsertColumns)),
   insertTransfers: sql('insert_transfers', bulkInsert('transfers', transferInsertColumns)),
   // Each row only where the disk holds the state / balance the engine saw; RETURNING tells which did.
+  // `a.id = ANY($1)` lets the planner fetch just these accounts by primary key (without it, it may
+  // merge-join the whole accounts index against the batch: measured 95 ms at 200,000 accounts).
   updateJournal: sql('update_journal', `UPDATE journal j SET state = v.to_state, due_at = v.due_at, awaiting_outcome = v.awaiting,
       outcome = v.outcome, outcome_request_id = v.outcome_request_id, deposit_not_before = v.deposit_not_before, updated_at = v.updated_at
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::boolean[], $7::text[], $8::text[], $9::bigint[], $10::bigint[])
@@ -62,7 +64,7 @@ export const statements = {
     RETURNING j.device_id, j.request_id`),
   updateBalances: sql('update_balances', `UPDATE accounts a SET balance = v.after
     FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, before, after)
-    WHERE a.id = v.id AND a.balance = v.before
+    WHERE a.id = ANY($1::text[]) AND a.id = v.id AND a.balance = v.before
     RETURNING a.id`),
 
   insertAccount: sql('insert_account', `INSERT INTO accounts (id, branch, number, kind, currency, name, balance, floor, status, attributes, created_at)
