@@ -66,6 +66,11 @@ it('validates its options, naming the bad key', () => {
   expect(() => new PgLedgerStore({ ...ok, schema: 'Robert"); DROP' })).toThrow(/option schema/);
   expect(() => new PgLedgerStore({ ...ok, poolSize: 4 } as never)).toThrow(/option poolSize: unknown option/);
   expect(() => new PgLedgerStore({ connectionString: '' })).toThrow(/connectionString/);
+  expect(() => new PgLedgerStore({ connectionString: 'host=x dbname=y' })).toThrow(/connectionString: must be a URL/);
+  expect(() => new PgLedgerStore({ connectionString: 'postgres://u:secret@h/db?options=-c%20search_path%3Dother' })).toThrow(/parameter options= would override/);
+  const refused = (() => { try { return new PgLedgerStore({ connectionString: 'postgres://u:secret@h/db?statement_timeout=0' }); } catch (err) { return err as Error; } })();
+  expect(refused).toBeInstanceOf(Error);
+  expect((refused as Error).message).not.toContain('secret');
 });
 
 describe.skipIf(!url)('PostgreSQL store', () => {

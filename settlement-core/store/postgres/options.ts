@@ -68,10 +68,34 @@ export interface ResolvedPgStoreOptions extends PgStoreLimits {
 
 const bad = (key: string, message: string): CoreError => new CoreError('TS_ERR_INVALID_ARGUMENT', `PgLedgerStore option ${key}: ${message}`);
 
+/**
+ * pg lets parameters of the connection string override the client config, so
+ * one of these in the URL would silently replace the per-connection settings
+ * below (the schema, durable commits, the timeouts): refused.
+ */
+const reservedUrlParameters = ['options', 'statement_timeout', 'idle_in_transaction_session_timeout'];
+
+function checkConnectionString(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw bad('connectionString', 'must be a non-empty string');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw bad('connectionString', 'must be a URL like postgres://user:password@host:5432/database');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw bad('connectionString', `must start with postgres://, not ${url.protocol}//`);
+  for (const name of reservedUrlParameters) {
+    if (url.searchParams.has(name)) {
+      throw bad('connectionString', `parameter ${name}= would override the store's per-connection settings; use the store's options, or ALTER ROLE … SET`);
+    }
+  }
+  return value;
+}
+
 export function resolvePgStoreOptions(options: PgStoreOptions): ResolvedPgStoreOptions {
   if (typeof options !== 'object' || options === null) throw bad('(options)', 'must be an object');
   for (const key of Object.keys(options)) if (!knownKeys.has(key)) throw bad(key, `unknown option (known: ${[...knownKeys].join(', ')})`);
-  if (typeof options.connectionString !== 'string' || options.connectionString.length === 0) throw bad('connectionString', 'must be a non-empty string');
+  const connectionString = checkConnectionString(options.connectionString);
   const schema = options.schema ?? 'public';
   if (typeof schema !== 'string' || !schemaPattern.test(schema)) throw bad('schema', `must match ${String(schemaPattern)}, got ${JSON.stringify(schema)}`);
   const limits = { ...defaultPgStoreLimits };
@@ -83,7 +107,7 @@ export function resolvePgStoreOptions(options: PgStoreOptions): ResolvedPgStoreO
     }
     limits[key] = value;
   }
-  return { connectionString: options.connectionString, schema, ...limits };
+  return { connectionString, schema, ...limits };
 }
 
 export function poolConfig(o: ResolvedPgStoreOptions): PoolConfig {

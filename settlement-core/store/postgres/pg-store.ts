@@ -60,8 +60,10 @@ export class PgLedgerStore implements LedgerStore {
     const client = await this.pool.connect();
     try {
       await migrate(client, this.options.schema);
-      const { rows } = await client.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
-      invariant(rows[0]?.synchronous_commit === 'on', () => `PostgreSQL synchronous_commit is ${rows[0]?.synchronous_commit}, not on`);
+      // Every connection starts with the same settings: check them on this one.
+      const { rows } = await client.query<{ sync: string; path: string }>(`SELECT current_setting('synchronous_commit') AS sync, current_setting('search_path') AS path`);
+      invariant(rows[0]?.sync === 'on', () => `PostgreSQL synchronous_commit is ${rows[0]?.sync}, not on`);
+      invariant(rows[0].path === this.options.schema, () => `search_path is ${rows[0]?.path}, not ${this.options.schema}`);
     } finally {
       client.release();
     }
