@@ -7,6 +7,7 @@ import type { GlobalOptions } from './context.ts';
 import { ledgerCommands } from './commands/ledger.ts';
 import { walletsCommands } from './commands/wallets.ts';
 import { simCommands } from './commands/sim.ts';
+import { startCommands } from './commands/start.ts';
 import { exitCodes, fail } from './output.ts';
 
 export function buildProgram(): Command {
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   ledgerCommands(program, run);
   walletsCommands(program, run);
   simCommands(program, run);
+  startCommands(program, run);
   return program;
 }
 

@@ -10,6 +10,7 @@
  * heard nothing simply publishes the same request again.
  */
 import { topics } from '../../protocol/index.ts';
+import type { SettleResult } from '../../protocol/index.ts';
 import type { SettlementCore } from '../../settlement-core/index.ts';
 
 /** What the bridge needs of the broker. */
@@ -18,9 +19,9 @@ export interface BridgeBroker {
   publish(topic: string, payload: string | Buffer, options: { qos: 0 | 1; retain: boolean }): Promise<void>;
 }
 
-/** Where results for phones go (claim 12). */
+/** Where results for phones go (claim 12); it decides which results concern the wallet. */
 export interface WalletResultSink {
-  publish(walletId: string, resultJson: string): void;
+  publish(walletId: string, resultJson: string, result: SettleResult): void;
 }
 
 export interface BridgeLogger {
@@ -78,7 +79,7 @@ export class SettlementBridge {
       }
       this.stats.settles += 1;
       await this.options.broker.publish(topics.result(deviceId), reply.json, { qos: 1, retain: false });
-      if (reply.walletId !== null) this.options.wallets?.publish(reply.walletId, reply.json);
+      if (reply.walletId !== null) this.options.wallets?.publish(reply.walletId, reply.json, reply.result);
       this.options.observe?.({ channel: 'settle', status: reply.result.status, ...(reply.result.reason ? { reason: reply.result.reason } : {}), ms: performance.now() - started });
     } catch (err) {
       this.failed(err, deviceId, 'settle');

@@ -1,0 +1,129 @@
+/**
+ * One gateway process (DESIGN §2): the broker, the settlement bridge, the
+ * core on the embedded SQLite ledger, the wallet API and admin HTTP, wired
+ * together from one validated config. `startGateway` brings them up in
+ * dependency order; `close` takes them down in reverse: stop taking work,
+ * drain what was accepted, close the stores.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { Logger } from 'pino';
+import { topics } from '../protocol/index.ts';
+import { SettlementCore, SqliteLedgerStore } from '../settlement-core/index.ts';
+import { SettlementBridge } from './bridge/settlement-bridge.ts';
+import { startBroker } from './broker/broker.ts';
+import type { GatewayBroker } from './broker/broker.ts';
+import type { GatewayConfig } from './config.ts';
+import { seedDemo } from './demo-seed.ts';
+import type { DemoCredentials } from './demo-seed.ts';
+import { DeviceRegistry } from './devices/registry.ts';
+import { EnrollmentCodes } from './http/enrollment-codes.ts';
+import { ResultHub, hubSink, resultConcernsWallet } from './http/result-hub.ts';
+import { startHttp } from './http/server.ts';
+import type { HttpServer } from './http/server.ts';
+import { GatewayMetrics } from './metrics.ts';
+
+export interface GatewayKeys {
+  issuerMasterKey: Buffer;
+  deviceMasterKey: Buffer;
+}
+
+export interface RunningGateway {
+  core: SettlementCore;
+  registry: DeviceRegistry;
+  broker: GatewayBroker;
+  bridge: SettlementBridge;
+  http: HttpServer;
+  hub: ResultHub;
+  codes: EnrollmentCodes;
+  metrics: GatewayMetrics;
+  /** Set on the first run of a demo station. */
+  demo: DemoCredentials | null;
+  urls: { mqtt: string; mqtts?: string; ws?: string; http: string };
+  paths: { ledger: string; registry: string; credentials: string };
+  close(): Promise<void>;
+}
+
+export async function startGateway(config: GatewayConfig, keys: GatewayKeys, logger: Logger = pino({ level: config.log.level })): Promise<RunningGateway> {
+  mkdirSync(config.data, { recursive: true });
+  const paths = { ledger: join(config.data, 'tapsettle.db'), registry: join(config.data, 'gateway.db'), credentials: join(config.data, 'demo-credentials.json') };
+  const opened: { close(): unknown }[] = [];
+  const closeOpened = async () => {
+    for (const part of opened.reverse()) await part.close();
+  };
+  try {
+    const registry = DeviceRegistry.open({ path: paths.registry, deviceMasterKey: keys.deviceMasterKey });
+    opened.push(registry);
+    const metrics = new GatewayMetrics();
+    // A device the registry does not know gets its results tagged under a key nobody holds.
+    const unknownDeviceKey = randomBytes(32);
+    const core = await SettlementCore.open({
+      store: new SqliteLedgerStore({ path: paths.ledger }),
+      issuerMasterKey: keys.issuerMasterKey,
+      deviceKey: (id) => registry.deviceKey(id) ?? unknownDeviceKey,
+      limits: stripUndefined(config.core),
+      onBatch: metrics.observeBatch,
+      onFatal: (err) => {
+        logger.fatal({ err: err.message }, 'settlement core stopped on a broken invariant; run `tapsettle ledger audit`');
+        process.exitCode = 70;
+      },
+    });
+    opened.push(core);
+    metrics.watchCore(core);
+    const demo = config.demo ? await seedDemo(core, registry, config.currency, paths.credentials) : null;
+    if (!demo) await core.initCurrency(config.currency);
+
+    const readPem = (path: string) => readFileSync(path);
+    const broker = await startBroker({
+      registry,
+      host: config.mqtt.host,
+      tcp: { port: config.mqtt.port },
+      ...(config.mqtt.tls ? { tls: { port: config.mqtt.tls.port, key: readPem(config.mqtt.tls.key), cert: readPem(config.mqtt.tls.cert) } } : {}),
+      ...(config.mqtt.ws ? { ws: { port: config.mqtt.ws.port } } : {}),
+      ...(config.mqtt.redisUrl ? { redisUrl: config.mqtt.redisUrl } : {}),
+      logger: logger.child({ part: 'broker' }),
+      observe: { breach: (action) => metrics.aclBreach(action), rejected: (reason) => metrics.rejectedMessage(reason) },
+    });
+    opened.push(broker);
+    metrics.setConnections(() => broker.stats().connections);
+
+    const hub = new ResultHub();
+    const codes = new EnrollmentCodes({ path: join(config.data, 'enrollment.db') });
+    opened.push(codes);
+    const bridge = new SettlementBridge({
+      core, broker, log: logger.child({ part: 'bridge' }),
+      wallets: { publish: (walletId, json, result) => { if (resultConcernsWallet(result)) hub.publish(walletId, json); } },
+      observe: (e) => { if (e.channel === 'settle') metrics.observeSettle(e.status === 'dropped' ? 'unreadable' : e.status as 'approved' | 'declined', e.reason, e.ms / 1000); },
+    });
+    bridge.start();
+    opened.push({ close: () => bridge.stop() });
+
+    const http = await startHttp({
+      core, hub, codes, metrics,
+      sink: hubSink(hub, (deviceId, json) => broker.publish(topics.result(deviceId), json, { qos: 1, retain: false })),
+      online: () => broker.online(),
+      port: config.http.port,
+      host: config.http.host,
+      ...(config.http.tls ? { tls: { key: readPem(config.http.tls.key), cert: readPem(config.http.tls.cert) } } : {}),
+    });
+    opened.push(http);
+
+    const host = (h: string) => (h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h);
+    const urls = {
+      mqtt: `mqtt://${host(config.mqtt.host)}:${broker.ports.tcp}`,
+      ...(broker.ports.tls !== undefined ? { mqtts: `mqtts://${host(config.mqtt.host)}:${broker.ports.tls}` } : {}),
+      ...(broker.ports.ws !== undefined ? { ws: `ws://${host(config.mqtt.host)}:${broker.ports.ws}/mqtt` } : {}),
+      http: http.url,
+    };
+    return { core, registry, broker, bridge, http, hub, codes, metrics, demo, urls, paths, close: closeOpened };
+  } catch (err) {
+    await closeOpened();
+    throw err;
+  }
+}
+
+function stripUndefined<T extends object>(o: T): { [K in keyof T]-?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]-?: Exclude<T[K], undefined> };
+}
