@@ -20,9 +20,9 @@ import type { Logger } from 'pino';
 import { limits as protocolLimits, parseDeviceTopic, topics } from '../../protocol/index.ts';
 import type { Channel } from '../../protocol/index.ts';
 import { AclBreachError, authorizeDevicePublish, authorizeDeviceSubscribe } from './acl.ts';
-import type { AclAction, AclBreach, AclRefusal } from './acl.ts';
+import type { AclBreach } from './acl.ts';
 import { deviceConnectHooks } from './auth.ts';
-import type { AuthRejection, DeviceVerifier } from './auth.ts';
+import type { DeviceVerifier } from './auth.ts';
 import { AvailabilityView } from './availability.ts';
 import type { DeviceAvailability } from './availability.ts';
 import { ConnectRateLimiter, normalizeAddress } from './connect-rate.ts';
@@ -34,16 +34,10 @@ import { openListeners } from './listeners.ts';
 import type { ListenerSpec, Listeners } from './listeners.ts';
 import { redisBrokerState } from './redis.ts';
 import type { BrokerPersistence } from './redis.ts';
+import { BrokerCounters, closeReason } from './stats.ts';
+import type { BrokerObserver, BrokerStats, RejectReason } from './stats.ts';
 
-export type RejectReason = AuthRejection | 'connect-rate' | 'clients-full' | 'payload-too-large';
-export type CloseReason = 'connect-timeout' | 'keepalive-timeout' | 'protocol-error' | 'network';
-
-export interface BrokerObserver {
-  /** An ACL breach (the connection is being closed). */
-  breach?(action: AclAction, reason: AclRefusal): void;
-  /** A connection or message refused for a reason other than the ACL. */
-  rejected?(reason: RejectReason): void;
-}
+export type { BrokerObserver, BrokerStats, CloseReason, RejectReason } from './stats.ts';
 
 export interface BrokerOptions extends ListenerSpec {
   /** Checks device logins (the DeviceRegistry). */
@@ -62,26 +56,9 @@ export interface BrokerOptions extends ListenerSpec {
   now?: () => number;
 }
 
-export interface BrokerStats {
-  /** Authenticated MQTT sessions on this node. */
-  connections: number;
-  /** Open TCP sockets on this node, authenticated or not. */
-  sockets: number;
-  breaches: number;
-  breachesByAction: Record<AclAction, number>;
-  rejected: Record<RejectReason, number>;
-  closed: Record<CloseReason, number>;
-}
-
 type MessageHandler = (deviceId: string, payload: Buffer) => void;
 
 const toBuffer = (p: Buffer | string): Buffer => (typeof p === 'string' ? Buffer.from(p) : p);
-
-function closeReason(err: Error): CloseReason {
-  if (err.message === 'connect did not arrive in time') return 'connect-timeout';
-  if (err.message === 'keep alive timeout') return 'keepalive-timeout';
-  return typeof (err as NodeJS.ErrnoException).code === 'string' ? 'network' : 'protocol-error';
-}
 
 export async function startBroker(options: BrokerOptions): Promise<GatewayBroker> {
   const { limits, clamped } = resolveBrokerLimits(options.limits ?? {});
@@ -120,24 +97,19 @@ export class GatewayBroker {
   private readonly rate: ConnectRateLimiter;
   private readonly handlers = new Map<Channel, Set<MessageHandler>>();
   private readonly remotes = new WeakMap<Client, string>();
-  private readonly counts: Omit<BrokerStats, 'connections'> = {
-    sockets: 0,
-    breaches: 0,
-    breachesByAction: { connect: 0, publish: 0, subscribe: 0 },
-    rejected: { 'bad-credentials': 0, 'auth-busy': 0, 'auth-failed': 0, 'connect-rate': 0, 'clients-full': 0, 'payload-too-large': 0 },
-    closed: { 'connect-timeout': 0, 'keepalive-timeout': 0, 'protocol-error': 0, network: 0 },
-  };
+  private readonly counts: BrokerCounters;
 
   /** Use startBroker. */
   constructor(
     readonly limits: BrokerLimits,
     private readonly log: Logger,
-    private readonly options: BrokerOptions,
+    options: BrokerOptions,
     readonly aedes: Aedes,
   ) {
     this.now = options.now ?? Date.now;
     this.view = new AvailabilityView(limits.availabilityEntriesMax, this.now);
     this.rate = new ConnectRateLimiter(limits.connectsPerIpPerSecMax, limits.trackedIpsMax, this.now);
+    this.counts = new BrokerCounters(options.observe);
   }
 
   /** @internal Installs the hooks, seeds availability from retained states, opens the listeners. */
@@ -147,7 +119,7 @@ export class GatewayBroker {
     const { preConnect, authenticate } = deviceConnectHooks({
       verifier: o.registry, payloadBytesMax: this.limits.payloadBytesMax, authInFlightMax: this.limits.authInFlightMax, onBreach,
       onRejected: (reason, client, detail) => {
-        this.reject(reason);
+        this.counts.reject(reason);
         this.log.info({ clientId: client.id, remote: this.remotes.get(client), reason, detail }, 'connect refused');
       },
     });
@@ -217,17 +189,20 @@ export class GatewayBroker {
     return () => void set.delete(entry);
   }
 
+  /** The retained message on one concrete topic (a device's `state` or `config`), or null. */
+  async retained(topic: string): Promise<Buffer | null> {
+    if (topic.length === 0 || /[+#]/.test(topic)) throw new BrokerError('TS_ERR_GATEWAY_TOPIC', `retained() takes one concrete topic, got ${JSON.stringify(topic.slice(0, 200))}`);
+    for await (const packet of this.persistence().createRetainedStreamCombi([topic])) return toBuffer(packet.payload);
+    return null;
+  }
+
   /** Devices this node has seen, with their connection status and last `state`. A copy. */
   online(): Map<string, DeviceAvailability> {
     return this.view.snapshot();
   }
 
   stats(): BrokerStats {
-    const c = this.counts;
-    return {
-      connections: this.aedes.closed ? 0 : this.aedes.connectedClients,
-      sockets: c.sockets, breaches: c.breaches, breachesByAction: { ...c.breachesByAction }, rejected: { ...c.rejected }, closed: { ...c.closed },
-    };
+    return this.counts.snapshot(this.aedes.closed ? 0 : this.aedes.connectedClients);
   }
 
   /** Closes a device's connection on this node (after a revoke). Its last will is published. */
@@ -265,8 +240,8 @@ export class GatewayBroker {
     return true;
   }
 
-  private refuseSocket(reason: 'clients-full' | 'connect-rate', remote: string): false {
-    this.reject(reason);
+  private refuseSocket(reason: RejectReason, remote: string): false {
+    this.counts.reject(reason);
     this.log.debug({ remote, reason }, 'connection refused at accept');
     return false;
   }
@@ -280,8 +255,8 @@ export class GatewayBroker {
     stream.on('data', (chunk: Buffer) => {
       const verdict = guard.scan(chunk);
       if (verdict === 'ok') return;
-      if (verdict === 'oversized') this.reject('payload-too-large');
-      else this.counts.closed['protocol-error'] += 1;
+      if (verdict === 'oversized') this.counts.reject('payload-too-large');
+      else this.counts.close('protocol-error');
       this.log.warn({ clientId: client.id, remote, verdict }, 'packet refused before buffering: connection closed');
       stream.destroy();
     });
@@ -306,27 +281,17 @@ export class GatewayBroker {
   }
 
   private breach(b: AclBreach, client: Client): void {
-    if (b.reason === 'payload-too-large') {
-      this.reject('payload-too-large');
-    } else {
-      this.counts.breaches += 1;
-      this.counts.breachesByAction[b.action] += 1;
-      this.options.observe?.breach?.(b.action, b.reason);
-    }
+    if (b.reason === 'payload-too-large') this.counts.reject('payload-too-large');
+    else this.counts.breach(b.action, b.reason);
     this.log.warn({ ...b, remote: this.remotes.get(client) }, 'ACL breach: connection closed');
     // Publish and connect breaches close through Aedes; a refused SUBSCRIBE ends after its SUBACK, this is the backstop.
     if (b.action === 'subscribe') setTimeout(() => client.close(), this.limits.breachCloseGraceMs).unref();
   }
 
-  private reject(reason: RejectReason): void {
-    this.counts.rejected[reason] += 1;
-    this.options.observe?.rejected?.(reason);
-  }
-
   private clientClosed(client: Client, err: Error): void {
     if (err instanceof AclBreachError || err.name === 'ConnectRefused') return;
     const reason = closeReason(err);
-    this.counts.closed[reason] += 1;
+    this.counts.close(reason);
     this.log.info({ clientId: client.id, remote: this.remotes.get(client), reason, err: err.message }, 'client closed');
   }
 }

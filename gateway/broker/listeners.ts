@@ -117,7 +117,11 @@ export async function openListeners(spec: ListenerSpec, hooks: ListenerHooks): P
       const server = createTlsServer({ key: spec.tls.key, cert: spec.tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: hooks.tlsHandshakeTimeoutMs }, (tlsSocket) => hooks.attach(tlsSocket));
       // 'connection' is the raw TCP socket, before the handshake: refuse there.
       server.on('connection', (socket: Socket) => void track(socket));
-      server.on('tlsClientError', (err) => hooks.onTlsError(err));
+      // A failed or timed-out handshake is reported here, and Node leaves the socket open once someone listens.
+      server.on('tlsClientError', (err, tlsSocket) => {
+        hooks.onTlsError(err);
+        tlsSocket.destroy();
+      });
       servers.push(server);
       ports.tls = await listen(server, spec.tls, hooks.host);
     }
