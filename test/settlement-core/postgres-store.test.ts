@@ -16,21 +16,14 @@ const url = process.env.TAPSETTLE_PG_URL ?? '';
 if (!url) console.warn('postgres-store.test.ts skipped: TAPSETTLE_PG_URL is not set (CI sets postgres://postgres@127.0.0.1:5432/test)');
 
 const schemas: string[] = [];
-const freshSchema = (): string => {
-  const name = `ts_test_${randomBytes(6).toString('hex')}`;
-  schemas.push(name);
-  return name;
-};
+const freshSchema = (): string => schemas[schemas.push(`ts_test_${randomBytes(6).toString('hex')}`) - 1]!;
 const openStore = (schema: string): PgLedgerStore => new PgLedgerStore({ connectionString: url, schema, poolSizeMax: 3 });
 
-async function sql<T = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
+/** One statement on a connection of its own (the test's view of the database, beside the store's). */
+async function sql(text: string): Promise<unknown[]> {
   const c = new Client({ connectionString: url });
   await c.connect();
-  try {
-    return (await c.query(text, values)).rows as T[];
-  } finally {
-    await c.end();
-  }
+  return c.query(text).then((r) => r.rows as unknown[]).finally(() => c.end());
 }
 
 afterAll(async () => {
@@ -45,6 +38,7 @@ const fundTransfer = (to: string, amount: number, fromAfter: number, toAfter: nu
   journalDeviceId: null, journalRequestId: null, reference: null, at: 1,
 });
 const none = { journalInserts: [], journalUpdates: [], transfers: [], balances: [] };
+const balanceOf2 = async (store: LedgerStore, id: string) => (await store.getAccount(id))?.balance;
 
 /** Funding, clearing and `customers` customer accounts, each funded with `each`. */
 async function seedLedger(store: LedgerStore, customers: string[], each: number): Promise<void> {
@@ -68,9 +62,7 @@ it('validates its options, naming the bad key', () => {
   expect(() => new PgLedgerStore({ connectionString: '' })).toThrow(/connectionString/);
   expect(() => new PgLedgerStore({ connectionString: 'host=x dbname=y' })).toThrow(/connectionString: must be a URL/);
   expect(() => new PgLedgerStore({ connectionString: 'postgres://u:secret@h/db?options=-c%20search_path%3Dother' })).toThrow(/parameter options= would override/);
-  const refused = (() => { try { return new PgLedgerStore({ connectionString: 'postgres://u:secret@h/db?statement_timeout=0' }); } catch (err) { return err as Error; } })();
-  expect(refused).toBeInstanceOf(Error);
-  expect((refused as Error).message).not.toContain('secret');
+  expect(() => new PgLedgerStore({ connectionString: 'postgres://u:secret@h/db?statement_timeout=0' })).toThrow(/^(?!.*secret).*statement_timeout= would override/);
 });
 
 describe.skipIf(!url)('PostgreSQL store', () => {
@@ -251,6 +243,30 @@ describe.skipIf(!url)('PostgreSQL store', () => {
       }
     });
 
+    it('run two SettlementCores: each answers the other\'s redeliveries byte for byte, the audit passes', async () => {
+      const schema = freshSchema();
+      const clock = new Clock();
+      const open = () => SettlementCore.open({ store: openStore(schema), issuerMasterKey, deviceKey, scheduler: false, clock: clock.read });
+      const a = await open();
+      const s = await seedStation(a, clock, [{ balance: 1000 }]);
+      const b = await open();
+      try {
+        const w = s.wallets[0]!;
+        const reqs = Array.from({ length: 30 }, () => JSON.stringify(makeRequest(s, w, { amount: 10 })));
+        const json = (r: Awaited<ReturnType<SettlementCore['settle']>>) => (r.kind === 'result' ? r.json : r.reason);
+        const first = await Promise.all(reqs.map((r, i) => (i % 2 ? b : a).settle(s.device, r).then(json)));
+        expect(first.every((j) => (JSON.parse(j) as { status: string }).status === 'approved')).toBe(true);
+        const again = await Promise.all(reqs.map((r, i) => (i % 2 ? a : b).settle(s.device, r).then(json)));
+        expect(again).toEqual(first);
+        await Promise.all([a.drain(), b.drain()]);
+        expect([await balanceOf(a, w.account), await balanceOf(b, s.merchant)]).toEqual([700, 300]);
+        expect(await b.audit()).toMatchObject({ ok: true });
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
     it('refuse a write from a stale read, even without the epoch lock', async () => {
       const schema = freshSchema();
       const [a, b] = [openStore(schema), openStore(schema)];
@@ -280,7 +296,3 @@ describe.skipIf(!url)('PostgreSQL store', () => {
     });
   });
 });
-
-async function balanceOf2(store: LedgerStore, id: string): Promise<number | undefined> {
-  return (await store.getAccount(id))?.balance;
-}
