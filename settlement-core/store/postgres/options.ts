@@ -9,11 +9,12 @@ import { CoreError } from '../../errors.ts';
 
 export interface PgStoreLimits {
   /**
-   * Connections this store opens at most. One is the writer's for the length
-   * of a unit of work; the rest serve reads (statements, the wallet API, the
-   * audit) beside it, so at least 2. Each gateway node opens up to this many
-   * and PostgreSQL's max_connections defaults to 100: 10 leaves room for
-   * several nodes plus the CLI.
+   * Connections this store opens at most. A unit of work holds one for its
+   * length; reads (statements, the wallet API, the audit) take the others
+   * beside it, so at least 2 — and they share the pool, so a flood of reads
+   * can make a batch wait for a connection (up to connectTimeoutMs). Each
+   * gateway node opens up to this many and PostgreSQL's max_connections
+   * defaults to 100: 10 leaves room for several nodes plus the CLI.
    */
   poolSizeMax: number;
   /**
