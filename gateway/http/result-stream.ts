@@ -41,7 +41,7 @@ export function resultStreamRoute(app: FastifyInstance, deps: { core: Settlement
     const wallet = await authenticate(deps.core, request.headers, { walletId, method: 'GET', path: `/v1/wallets/${walletId}/results`, params, body: null });
     const res = reply.raw;
     const write = (chunk: string): void => {
-      if (res.writableEnded) return;
+      if (res.writableEnded || res.destroyed) return;
       if (res.writableLength > deps.limits.streamBufferBytesMax) {
         request.log.warn({ walletId }, 'result stream not read; closing it');
         res.end();
@@ -56,6 +56,8 @@ export function resultStreamRoute(app: FastifyInstance, deps: { core: Settlement
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'close', 'x-accel-buffering': 'no' });
     open.add(res);
     const heartbeat = setInterval(() => write(': heartbeat\n\n'), deps.limits.heartbeatMs);
+    // A write to a socket the phone dropped errors here; 'close' follows and cleans up. Unhandled, it would end the process.
+    res.on('error', (err) => request.log.debug({ err, walletId }, 'result stream write failed'));
     res.on('close', () => {
       clearInterval(heartbeat);
       subscription.unsubscribe();

@@ -45,8 +45,14 @@ const redemptionErrors = {
 } as const satisfies Record<string, readonly [HttpErrorCode, string]>;
 
 export function walletRoutes(app: FastifyInstance, deps: WalletApiDeps): void {
-  const { core, hub, codes } = deps;
+  enrollmentRoute(app, deps);
+  statementRoute(app, deps);
+  settleRoute(app, deps);
+  cancelRoute(app, deps);
+  resultRoute(app, deps);
+}
 
+function enrollmentRoute(app: FastifyInstance, { core, codes }: WalletApiDeps): void {
   app.post('/v1/enrollments', async (request, reply) => {
     parseWith(EmptyQuery, queryParams(request.url), 'TS_ERR_INVALID_QUERY');
     const { code } = parseJsonBody(request.body, EnrollmentBody);
@@ -65,7 +71,10 @@ export function walletRoutes(app: FastifyInstance, deps: WalletApiDeps): void {
     codes.confirm(code, enrolled.wallet.id);
     return json(reply, 201, { walletId: enrolled.wallet.id, walletKey: enrolled.walletKey.toString('base64'), account: enrolled.wallet.account });
   });
+}
 
+/** Claims 5–7: the wallet's own account lines, after its proof. */
+function statementRoute(app: FastifyInstance, { core }: WalletApiDeps): void {
   app.get('/v1/wallets/:walletId/statement', async (request, reply) => {
     const { walletId } = parseWith(WalletParams, request.params, 'TS_ERR_INVALID_PARAMS');
     const params = queryParams(request.url);
@@ -81,7 +90,10 @@ export function walletRoutes(app: FastifyInstance, deps: WalletApiDeps): void {
     const nextBefore = lines.length === limit ? (lines.at(-1)?.transferId ?? null) : null;
     return json(reply, 200, { walletId: wallet.id, account: wallet.account, lines, nextBefore });
   });
+}
 
+/** Claim 9: the phone sends the authenticated settling information; the result goes to the device and back to the phone. */
+function settleRoute(app: FastifyInstance, { core, sink, metrics }: WalletApiDeps): void {
   app.post('/v1/settle', async (request, reply) => {
     parseWith(EmptyQuery, queryParams(request.url), 'TS_ERR_INVALID_QUERY');
     const started = performance.now();
@@ -89,21 +101,24 @@ export function walletRoutes(app: FastifyInstance, deps: WalletApiDeps): void {
     if (!Buffer.isBuffer(raw)) throw new HttpError('TS_ERR_MALFORMED_JSON', 'expected a SettleRequest with content-type application/json');
     const decoded = decodeMessage('settle', raw);
     if (!decoded.ok) {
-      deps.metrics.observeSettle('unreadable', decoded.reason, (performance.now() - started) / 1000);
+      metrics.observeSettle('unreadable', decoded.reason, (performance.now() - started) / 1000);
       const code: HttpErrorCode = decoded.reason === 'malformed-json' ? 'TS_ERR_MALFORMED_JSON' : decoded.reason === 'payload-too-large' ? 'TS_ERR_BODY_TOO_LARGE' : 'TS_ERR_INVALID_BODY';
       throw new HttpError(code, `${decoded.reason}: ${decoded.message}`.slice(0, 300));
     }
     const answer = await core.settle(decoded.value.deviceId, raw);
     const seconds = (performance.now() - started) / 1000;
     if (answer.kind === 'unreadable') {
-      deps.metrics.observeSettle('unreadable', answer.reason, seconds);
+      metrics.observeSettle('unreadable', answer.reason, seconds);
       throw new HttpError('TS_ERR_INVALID_BODY', `${answer.reason}: ${answer.message}`.slice(0, 300));
     }
-    deps.metrics.observeSettle(answer.result.status, answer.result.reason, seconds);
-    deliver(deps.sink, request.log, decoded.value, answer.result, answer.json);
+    metrics.observeSettle(answer.result.status, answer.result.reason, seconds);
+    deliver(sink, request.log, decoded.value, answer.result, answer.json);
     return json(reply, 200, answer.json);
   });
+}
 
+/** Claim 13: the paying wallet cancels a cooling-off purchase before its period ends. */
+function cancelRoute(app: FastifyInstance, { core }: WalletApiDeps): void {
   app.post('/v1/wallets/:walletId/cancel', async (request, reply) => {
     const { walletId } = parseWith(WalletParams, request.params, 'TS_ERR_INVALID_PARAMS');
     const params = queryParams(request.url);
@@ -113,7 +128,10 @@ export function walletRoutes(app: FastifyInstance, deps: WalletApiDeps): void {
     const { status } = await core.cancel(key, wallet.id);
     return json(reply, 200, { ...key, status });
   });
+}
 
+/** Claim 12, fetched: one result of this wallet's, from the recent ones or (given the device id) the journal. */
+function resultRoute(app: FastifyInstance, { core, hub }: WalletApiDeps): void {
   app.get('/v1/wallets/:walletId/results/:requestId', async (request, reply) => {
     const { walletId, requestId } = parseWith(ResultParams, request.params, 'TS_ERR_INVALID_PARAMS');
     const params = queryParams(request.url);
@@ -133,9 +151,10 @@ export function walletRoutes(app: FastifyInstance, deps: WalletApiDeps): void {
 /** Claim 9: the result goes to the purchase device (over MQTT, by the sink) and, claim 12, to the wallet's streams. */
 function deliver(sink: ResultSink, log: FastifyBaseLogger, req: SettleRequest, result: SettleResult, resultJson: string): void {
   if (result.reason !== 'unknown-device') {
-    sink.deliverToDevice(req.deviceId, resultJson).catch((err: unknown) => {
-      log.warn({ err, deviceId: req.deviceId, requestId: req.requestId }, 'could not deliver a claim-9 result to its device');
-    });
+    // The phone has its answer whatever happens here: a sink that throws or rejects is logged, never answered as an error.
+    Promise.resolve()
+      .then(() => sink.deliverToDevice(req.deviceId, resultJson))
+      .catch((err: unknown) => log.warn({ err, deviceId: req.deviceId, requestId: req.requestId }, 'could not deliver a claim-9 result to its device'));
   }
   if (!resultConcernsWallet(result)) return;
   try {

@@ -1,5 +1,5 @@
 /** Claim 9 (the phone sends the settling information), claim 13 (cancel in the cooling-off period), claim 12 (fetch a result). */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { balanceOf, deviceKey, makeRequest, settleOk } from '../../settlement-core/fixtures.ts';
 import type { TestWallet } from '../../settlement-core/fixtures.ts';
 import { SettleResult, verifyResultTag } from '../../../protocol/index.ts';
@@ -44,6 +44,23 @@ describe('POST /v1/settle (claim 9)', () => {
     expect(r.body).toMatchObject({ status: 'declined', reason: 'bad-cryptogram' });
     expect(h.sink.toWallet).toHaveLength(walletDeliveries);
     expect(h.hub.recent(w0.walletId, req.requestId)).toBeUndefined();
+  });
+
+  it('answers the phone even when the device sink fails', async () => {
+    const failing = vi.spyOn(h.sink, 'deliverToDevice').mockImplementation(() => {
+      throw new Error('broker down');
+    });
+    try {
+      const r = await post(h.base, '/v1/settle', JSON.stringify(makeRequest(h.station, w0, { amount: 15 })));
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({ status: 'approved' });
+      failing.mockImplementation(() => Promise.reject(new Error('publish timed out')));
+      const again = await post(h.base, '/v1/settle', JSON.stringify(makeRequest(h.station, w0, { amount: 16 })));
+      expect(again.body).toMatchObject({ status: 'approved' });
+      expect(failing).toHaveBeenCalledTimes(2);
+    } finally {
+      failing.mockRestore();
+    }
   });
 
   it('refuses a body that is not a SettleRequest with a coded 4xx, without journalling it', async () => {
