@@ -5,9 +5,11 @@
 import { Command, CommanderError } from 'commander';
 import type { GlobalOptions } from './context.ts';
 import { ledgerCommands } from './commands/ledger.ts';
+import { devicesCommands } from './commands/devices.ts';
 import { walletsCommands } from './commands/wallets.ts';
 import { simCommands } from './commands/sim.ts';
 import { startCommands } from './commands/start.ts';
+import { configCommands } from './commands/config.ts';
 import { exitCodes, fail } from './output.ts';
 
 export function buildProgram(): Command {
@@ -29,9 +31,11 @@ export function buildProgram(): Command {
     }
   };
   ledgerCommands(program, run);
+  devicesCommands(program, run);
   walletsCommands(program, run);
   simCommands(program, run);
   startCommands(program, run);
+  configCommands(program, run);
   return program;
 }
 

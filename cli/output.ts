@@ -40,6 +40,13 @@ export function fail(err: unknown, json: boolean): number {
   } else if (err instanceof InvariantError) {
     code = err.code;
     message = `${message} — stop the gateway and run \`tapsettle ledger audit\``;
+  } else {
+    const other = (err as { code?: unknown }).code;
+    if (typeof other === 'string' && other.startsWith('TS_ERR_')) code = other;
+    else if (other === 'ENOENT' || other === 'EACCES' || other === 'EISDIR') {
+      code = 'TS_ERR_CLI_FILE';
+      exitCode = exitCodes.usage;
+    }
   }
   if (json) process.stderr.write(`${JSON.stringify({ error: { code, message } })}\n`);
   else process.stderr.write(`tapsettle: ${message} [${code}]\n`);

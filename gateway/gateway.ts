@@ -17,6 +17,7 @@ import { startBroker } from './broker/broker.ts';
 import type { GatewayBroker } from './broker/broker.ts';
 import type { GatewayConfig } from './config.ts';
 import { seedDemo } from './demo-seed.ts';
+import { publishDeviceConfigs } from './device-configs.ts';
 import type { DemoCredentials } from './demo-seed.ts';
 import { DeviceRegistry } from './devices/registry.ts';
 import { EnrollmentCodes } from './http/enrollment-codes.ts';
@@ -24,6 +25,9 @@ import { ResultHub, hubSink, resultConcernsWallet } from './http/result-hub.ts';
 import { startHttp } from './http/server.ts';
 import type { HttpServer } from './http/server.ts';
 import { GatewayMetrics } from './metrics.ts';
+
+/** How often <data>/device-configs/ is scanned for newer versions: a pushed config reaches devices within this. */
+export const deviceConfigScanMs = 5000;
 
 export interface GatewayKeys {
   issuerMasterKey: Buffer;
@@ -42,13 +46,18 @@ export interface RunningGateway {
   /** Set on the first run of a demo station. */
   demo: DemoCredentials | null;
   urls: { mqtt: string; mqtts?: string; ws?: string; http: string };
-  paths: { ledger: string; registry: string; credentials: string };
+  paths: { ledger: string; registry: string; credentials: string; deviceConfigs: string };
   close(): Promise<void>;
 }
 
 export async function startGateway(config: GatewayConfig, keys: GatewayKeys, logger: Logger = pino({ level: config.log.level })): Promise<RunningGateway> {
   mkdirSync(config.data, { recursive: true });
-  const paths = { ledger: join(config.data, 'tapsettle.db'), registry: join(config.data, 'gateway.db'), credentials: join(config.data, 'demo-credentials.json') };
+  const paths = {
+    ledger: join(config.data, 'tapsettle.db'),
+    registry: join(config.data, 'gateway.db'),
+    credentials: join(config.data, 'demo-credentials.json'),
+    deviceConfigs: join(config.data, 'device-configs'),
+  };
   const opened: { close(): unknown }[] = [];
   const closeOpened = async () => {
     for (const part of opened.reverse()) await part.close();
@@ -88,6 +97,11 @@ export async function startGateway(config: GatewayConfig, keys: GatewayKeys, log
     });
     opened.push(broker);
     metrics.setConnections(() => broker.stats().connections);
+    const configLog = logger.child({ part: 'device-configs' });
+    await publishDeviceConfigs(paths.deviceConfigs, broker, configLog);
+    const scan = setInterval(() => void publishDeviceConfigs(paths.deviceConfigs, broker, configLog), deviceConfigScanMs);
+    scan.unref();
+    opened.push({ close: () => clearInterval(scan) });
 
     const hub = new ResultHub();
     const codes = new EnrollmentCodes({ path: join(config.data, 'enrollment.db') });
