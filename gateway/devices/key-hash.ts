@@ -52,6 +52,11 @@ export async function secretMatchesHash(secret: Uint8Array, stored: string): Pro
   const salt = Buffer.from(parts[4]!, 'base64url');
   const expected = Buffer.from(parts[5]!, 'base64url');
   if (salt.length === 0 || expected.length < 16 || expected.length > 64) return false;
-  const actual = await scryptAsync(secret, salt, expected.length, options(n, r, p));
-  return timingSafeEqual(actual, expected);
+  try {
+    const actual = await scryptAsync(secret, salt, expected.length, options(n, r, p));
+    return timingSafeEqual(actual, expected);
+  } catch {
+    // Parameters scrypt refuses (say, over its memory cap): a hash that cannot be checked does not match.
+    return false;
+  }
 }

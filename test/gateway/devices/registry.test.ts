@@ -97,6 +97,11 @@ describe('DeviceRegistry', () => {
     const fresh = DeviceRegistry.open({ path, deviceMasterKey: masterKey });
     try {
       expect(await fresh.verify('pos-1', secret)).toBeNull();
+      // A stored hash asking scrypt for more memory than it allows does not match, and does not throw.
+      const db2 = new Database(path);
+      db2.prepare('UPDATE devices SET key_hash = ? WHERE id = ?').run('scrypt$1048576$32$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'pos-1');
+      db2.close();
+      expect(await fresh.verify('pos-1', secret)).toBeNull();
     } finally {
       fresh.close();
     }
