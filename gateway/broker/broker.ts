@@ -14,7 +14,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
-import type { AedesPublishPacket, Client } from 'aedes';
+import type { Client } from 'aedes';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { limits as protocolLimits, parseDeviceTopic, topics } from '../../protocol/index.ts';
@@ -31,6 +31,8 @@ import { MqttFrameGuard } from './frame-guard.ts';
 import { packetBytesMax, resolveBrokerLimits } from './limits.ts';
 import type { BrokerLimits } from './limits.ts';
 import { openListeners } from './listeners.ts';
+import { MessageRouter, toBuffer } from './message-router.ts';
+import type { MessageHandler } from './message-router.ts';
 import type { ListenerSpec, Listeners } from './listeners.ts';
 import { redisBrokerState } from './redis.ts';
 import type { BrokerPersistence } from './redis.ts';
@@ -55,10 +57,6 @@ export interface BrokerOptions extends ListenerSpec {
   observe?: BrokerObserver;
   now?: () => number;
 }
-
-type MessageHandler = (deviceId: string, payload: Buffer) => void;
-
-const toBuffer = (p: Buffer | string): Buffer => (typeof p === 'string' ? Buffer.from(p) : p);
 
 export async function startBroker(options: BrokerOptions): Promise<GatewayBroker> {
   const { limits, clamped } = resolveBrokerLimits(options.limits ?? {});
@@ -95,7 +93,7 @@ export class GatewayBroker {
   private readonly now: () => number;
   private readonly view: AvailabilityView;
   private readonly rate: ConnectRateLimiter;
-  private readonly handlers = new Map<Channel, Set<MessageHandler>>();
+  private readonly router: MessageRouter;
   private readonly remotes = new WeakMap<Client, string>();
   private readonly counts: BrokerCounters;
 
@@ -110,6 +108,7 @@ export class GatewayBroker {
     this.view = new AvailabilityView(limits.availabilityEntriesMax, this.now);
     this.rate = new ConnectRateLimiter(limits.connectsPerIpPerSecMax, limits.trackedIpsMax, this.now);
     this.counts = new BrokerCounters(options.observe);
+    this.router = new MessageRouter(log);
   }
 
   /** @internal Installs the hooks, seeds availability from retained states, opens the listeners. */
@@ -127,7 +126,7 @@ export class GatewayBroker {
     aedes.authenticate = authenticate;
     aedes.authorizePublish = authorizeDevicePublish(this.limits.payloadBytesMax, onBreach);
     aedes.authorizeSubscribe = authorizeDeviceSubscribe(onBreach);
-    aedes.on('publish', (packet, client) => this.dispatch(packet, client));
+    aedes.on('publish', (packet, client) => this.router.dispatch(packet, client));
     aedes.on('clientReady', (client) => this.view.connected(client.id));
     aedes.on('clientDisconnect', (client) => this.view.disconnected(client.id));
     aedes.on('subscribe', (subs, client) => {
@@ -182,11 +181,7 @@ export class GatewayBroker {
    * must not block: queue and return. Returns the unsubscribe function.
    */
   onMessage(channel: Channel, handler: MessageHandler): () => void {
-    let set = this.handlers.get(channel);
-    if (set === undefined) this.handlers.set(channel, (set = new Set()));
-    const entry: MessageHandler = (d, p) => handler(d, p);
-    set.add(entry);
-    return () => void set.delete(entry);
+    return this.router.add(channel, handler);
   }
 
   /** The retained message on one concrete topic (a device's `state` or `config`), or null. */
@@ -260,24 +255,6 @@ export class GatewayBroker {
       this.log.warn({ clientId: client.id, remote, verdict }, 'packet refused before buffering: connection closed');
       stream.destroy();
     });
-  }
-
-  private dispatch(packet: AedesPublishPacket, client: Client | null): void {
-    if (client === null) return;
-    const parsed = parseDeviceTopic(packet.topic);
-    if (parsed === null) return;
-    const set = this.handlers.get(parsed.channel);
-    if (set === undefined || set.size === 0) return;
-    if (parsed.deviceId !== client.id) throw new Error(`ACL invariant broken: ${client.id} published on ${packet.topic}`);
-    const payload = toBuffer(packet.payload);
-    for (const handler of set) {
-      try {
-        handler(parsed.deviceId, payload);
-      } catch (err) {
-        // A handler's bug must not reach Aedes' publish pipeline (it would take the process down).
-        this.log.error({ err, channel: parsed.channel, deviceId: parsed.deviceId }, 'message handler threw');
-      }
-    }
   }
 
   private breach(b: AclBreach, client: Client): void {
