@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadGatewayConfig } from '../../gateway/config.ts';
 import type { GatewayConfig } from '../../gateway/config.ts';
-import { startGateway } from '../../gateway/gateway.ts';
 import type { RunningGateway } from '../../gateway/gateway.ts';
 import type { GlobalOptions } from '../context.ts';
 import { ensureKeys, loadKeys } from '../keys.ts';
@@ -56,6 +55,8 @@ async function serve(g: GlobalOptions, o: StartOptions, demo: boolean): Promise<
   const config = configFor(g, o, demo);
   const keysPath = g.keys ?? join(config.data, 'keys.json');
   ensureKeys(keysPath);
+  // Loaded here, not at the top: every other command stays free of the broker and HTTP stacks.
+  const { startGateway } = await import('../../gateway/gateway.ts');
   const gw = await startGateway(config, loadKeys(keysPath));
   process.stdout.write(`${g.json ? JSON.stringify({ urls: gw.urls, paths: gw.paths, demo: gw.demo !== null }) : describe(gw)}\n`);
   await new Promise<void>((resolve) => {

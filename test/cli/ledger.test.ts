@@ -25,8 +25,11 @@ beforeAll(() => {
 });
 afterAll(() => t.cleanup());
 
+/** Each call starts a Node process (~0.6 s, several seconds on a loaded 2-core machine): generous per-test time. */
+const slow = { timeout: 180_000 };
+
 describe('tapsettle ledger', () => {
-  it('initialises, opens, funds idempotently, shows the statement and passes the audit', async () => {
+  it('initialises, opens, funds idempotently, shows the statement and passes the audit', slow, async () => {
     expect(await json('ledger', 'init', '--currency', 'EUR')).toMatchObject({ createdKeys: true });
     expect(await json('ledger', 'init', '--currency', 'EUR')).toMatchObject({ createdKeys: false, created: [] });
     const shop = (await json('ledger', 'open', '--kind', 'merchant', '--name', 'Shop', '--branch', '500')) as { id: string };
@@ -46,7 +49,7 @@ describe('tapsettle ledger', () => {
     expect(await json('ledger', 'journal', '--counts')).toEqual({});
   });
 
-  it('refuses bad input with a coded error and a usage exit code', async () => {
+  it('refuses bad input with a coded error and a usage exit code', slow, async () => {
     const cases: [string[], number, string][] = [
       [['ledger', 'fund', '100-0000001', '12.5'], 2, 'TS_ERR_CLI_ARG'],
       [['ledger', 'fund', '100-0000001', '0'], 2, 'TS_ERR_CLI_ARG'],
@@ -68,7 +71,7 @@ describe('tapsettle ledger', () => {
     expect(help.stdout).toContain('statement');
   });
 
-  it('says what to do when there is no key file', async () => {
+  it('says what to do when there is no key file', slow, async () => {
     const other = tempDir('tapsettle-cli-empty-');
     try {
       const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
