@@ -1,7 +1,7 @@
 /** Opens what a command needs: the store for reads, a core for writes. */
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { deriveDeviceKey } from '../protocol/index.ts';
+import { randomBytes } from 'node:crypto';
 import { SettlementCore, SqliteLedgerStore } from '../settlement-core/index.ts';
 import { loadKeys } from './keys.ts';
 
@@ -25,13 +25,16 @@ export async function withStore<T>(o: GlobalOptions, fn: (store: SqliteLedgerSto
   }
 }
 
+const operatorKey = randomBytes(32);
+
 export async function withCore<T>(o: GlobalOptions, fn: (core: SettlementCore) => Promise<T>): Promise<T> {
   const keys = loadKeys(keysPath(o));
   mkdirSync(dirname(dbPath(o)), { recursive: true });
   const core = await SettlementCore.open({
     store: new SqliteLedgerStore({ path: dbPath(o) }),
     issuerMasterKey: keys.issuerMasterKey,
-    deviceKey: (id) => deriveDeviceKey(keys.deviceMasterKey, id),
+    // Operator commands never answer a device; the gateway tags results with the registry's versioned keys.
+    deviceKey: () => operatorKey,
     scheduler: false,
   });
   try {
