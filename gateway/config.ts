@@ -29,6 +29,8 @@ export const GatewayConfig = z.strictObject({
     host: Host.default('127.0.0.1'),
     port: Port.default(8080),
     tls: z.strictObject({ key: z.string().min(1), cert: z.string().min(1) }).optional(),
+    /** When set, /metrics and /v1/devices need `Authorization: Bearer <token>` (they share the port with the public wallet API). */
+    adminToken: z.string().min(16, 'at least 16 characters').max(256).optional(),
   }).default({ host: '127.0.0.1', port: 8080 }),
   core: z.strictObject({
     batchSizeMax: z.number().int().min(1).max(10_000).optional(),

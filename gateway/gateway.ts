@@ -121,6 +121,7 @@ export async function startGateway(config: GatewayConfig, keys: GatewayKeys, log
       port: config.http.port,
       host: config.http.host,
       ...(config.http.tls ? { tls: { key: readPem(config.http.tls.key), cert: readPem(config.http.tls.cert) } } : {}),
+      ...(config.http.adminToken !== undefined ? { adminToken: config.http.adminToken } : {}),
     });
     opened.push(http);
 
