@@ -22,6 +22,8 @@ export const pn532ErrorCodes = {
   TS_ERR_PN532_CLOSED: 'the PN532 link is closed',
   /** The serialport package (native binding) could not be loaded or the port could not be opened. */
   TS_ERR_SERIAL_UNAVAILABLE: 'the serial port is not available',
+  /** The config names an NFC driver that does not exist. */
+  TS_ERR_NFC_DRIVER_UNKNOWN: 'unknown NFC reader driver',
 } as const;
 
 export type Pn532ErrorCode = keyof typeof pn532ErrorCodes;
