@@ -13,6 +13,8 @@ export const runtimeErrorCodes = [
   'TS_ERR_OUTBOX_TOO_LARGE',
   /** The outbox or link was used after close(). */
   'TS_ERR_RUNTIME_CLOSED',
+  /** A message built by the host does not match its protocol schema: a bug in the host, not the network. */
+  'TS_ERR_LINK_INVALID_MESSAGE',
   /** No verified answer arrived within the wait; the entry stays in the outbox and is still resent. */
   'TS_ERR_LINK_TIMEOUT',
 ] as const;
