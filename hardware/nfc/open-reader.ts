@@ -29,15 +29,8 @@ export async function openNfcReader(config: NfcReaderConfig): Promise<NfcReader>
       return openPn532ReaderOnSerial(config.path, { ...config.options, ...(config.baudRate !== undefined ? { baudRate: config.baudRate } : {}) });
     }
     case 'pn532-stream': {
-      const { Pn532Reader } = await import('./pn532-reader.ts');
-      const reader = new Pn532Reader(config.stream, config.options ?? {}, config.close);
-      try {
-        await reader.open();
-      } catch (error) {
-        await reader.close();
-        throw error;
-      }
-      return reader;
+      const [{ Pn532Reader }, { openedReader }] = await Promise.all([import('./pn532-reader.ts'), import('./open-serial.ts')]);
+      return openedReader(new Pn532Reader(config.stream, config.options ?? {}, config.close));
     }
     case 'instance':
       return config.reader;

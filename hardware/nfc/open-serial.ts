@@ -45,7 +45,11 @@ export async function openSerialPort(path: string, options: { baudRate?: number 
 export async function openPn532ReaderOnSerial(path: string, options: Pn532ReaderOptions & { baudRate?: number } = {}): Promise<Pn532Reader> {
   const { baudRate, ...readerOptions } = options;
   const port = await openSerialPort(path, baudRate === undefined ? {} : { baudRate });
-  const reader = new Pn532Reader(port.stream, readerOptions, () => port.close());
+  return openedReader(new Pn532Reader(port.stream, readerOptions, () => port.close()));
+}
+
+/** Wakes and configures a reader; if that fails, closes it (and its stream) before passing the error on. */
+export async function openedReader(reader: Pn532Reader): Promise<Pn532Reader> {
   try {
     await reader.open();
   } catch (error) {
