@@ -31,9 +31,9 @@ export function buildOutcome(deviceId: string, draft: OutcomeDraft, nowMs: numbe
   };
 }
 
-export function buildState(deviceId: string, seq: number, status: DeviceState['status'], kind: DeviceKind | undefined, health: DeviceHealth | null, nowMs: number = Date.now()): string {
+export function buildState(deviceId: string, seq: number | null, status: DeviceState['status'], kind: DeviceKind | undefined, health: DeviceHealth | null, nowMs: number = Date.now()): string {
   return checked(DeviceState, {
-    v: limits.protocolVersion, type: 'state', requestId: uuidv7(nowMs), sentAt: nowMs, seq, deviceId,
+    v: limits.protocolVersion, type: 'state', requestId: uuidv7(nowMs), sentAt: nowMs, ...(seq !== null ? { seq } : {}), deviceId,
     ...(kind !== undefined ? { kind } : {}), status, ...(health !== null ? { health } : {}),
   });
 }

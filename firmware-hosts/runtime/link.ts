@@ -141,7 +141,8 @@ export class DeviceLink extends EventEmitter<LinkEvents> {
 
   private clientOptions(): IClientOptions {
     const tls = this.options.tls ?? {};
-    const will = buildState(this.deviceId, this.outbox.claimSeq(), 'offline', this.options.kind, null);
+    // The will carries no seq: it may never be sent, and a seq claimed for it would look like a gap to the core.
+    const will = buildState(this.deviceId, null, 'offline', this.options.kind, null);
     return {
       clientId: this.deviceId, username: this.deviceId, password: this.options.secret,
       protocolVersion: 4, clean: true, reconnectPeriod: 0,
