@@ -26,7 +26,7 @@ import { linkDefaults } from './link-options.ts';
 import type { DeviceLinkOptions, LinkEvents, LinkLimits, LinkStats } from './link-options.ts';
 import { buildOutcome, buildSettle, buildState } from './bodies.ts';
 import type { OutcomeDraft, SettleDraft } from './bodies.ts';
-import { Waiters } from './waiters.ts';
+import { Waiters, withinMs } from './waiters.ts';
 
 export class DeviceLink extends EventEmitter<LinkEvents> {
   readonly deviceId: string;
@@ -165,10 +165,14 @@ export class DeviceLink extends EventEmitter<LinkEvents> {
       await new Promise<void>((resolve, reject) => {
         client.once('connect', () => resolve());
         client.once('close', () => reject(new Error('closed before CONNACK')));
+        // close() must not wait for a handshake to a host that does not answer.
+        this.wakeLoop = () => reject(new Error('link closed while connecting'));
       });
+      this.wakeLoop = null;
       await client.subscribeAsync([topics.result(this.deviceId), topics.config(this.deviceId)], { qos: 1 });
-      if (this.closed) throw new Error('closed while connecting');
+      if (this.closed || !client.connected) throw new Error('closed while subscribing');
     } catch (err) {
+      this.wakeLoop = null;
       this.log.warn({ err: (err as Error).message }, 'connect attempt failed');
       client.end(true);
       if (this.client === client) this.client = null;
@@ -197,14 +201,16 @@ export class DeviceLink extends EventEmitter<LinkEvents> {
     const client = this.client;
     if (client === null || !client.connected) return;
     const now = Date.now();
+    // Callbacks of an earlier connection must not touch this one's window.
+    const inFlight = this.inFlight;
     for (const entry of this.outbox.pending()) {
-      if (this.inFlight.size >= this.limits.inFlightMax) return;
+      if (inFlight.size >= this.limits.inFlightMax) return;
       const last = this.lastSentMs.get(entry.id);
-      if (this.inFlight.has(entry.id) || (last !== undefined && now - last < this.limits.resendAfterMs)) continue;
-      this.inFlight.add(entry.id);
+      if (inFlight.has(entry.id) || (last !== undefined && now - last < this.limits.resendAfterMs)) continue;
+      inFlight.add(entry.id);
       this.lastSentMs.set(entry.id, now);
       client.publish(entry.topic, entry.body, { qos: 1 }, (err) => {
-        this.inFlight.delete(entry.id);
+        inFlight.delete(entry.id);
         if (err) this.log.warn({ err: err.message, requestId: entry.id }, 'publish failed; resent after reconnect');
         else {
           this.stats.published += 1;
@@ -265,8 +271,10 @@ export class DeviceLink extends EventEmitter<LinkEvents> {
     const client = this.client;
     if (client?.connected === true) {
       const body = buildState(this.deviceId, this.outbox.claimSeq(), 'offline', this.options.kind, null);
-      await client.publishAsync(topics.state(this.deviceId), body, { qos: 1, retain: true }).catch(() => undefined);
-      await client.endAsync().catch(() => undefined);
+      // Bounded: a broker that stopped answering must not hold up a shutdown.
+      await withinMs(client.publishAsync(topics.state(this.deviceId), body, { qos: 1, retain: true }), this.limits.connectTimeoutMs);
+      await withinMs(client.endAsync(), this.limits.connectTimeoutMs);
+      client.end(true);
     } else client?.end(true);
     await this.shutdown();
   }

@@ -54,3 +54,10 @@ export class Waiters {
     this.byId.clear();
   }
 }
+
+/** Waits for a promise at most waitMs; its failure or lateness is ignored (used only on shutdown). */
+export async function withinMs(promise: Promise<unknown>, waitMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+  clearTimeout(timer);
+}

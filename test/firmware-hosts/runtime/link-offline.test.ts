@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../../protocol/index.ts';
@@ -47,6 +48,25 @@ describe('DeviceLink without a broker', () => {
     expect(again.outbox.depth).toBe(2);
     expect(again.outbox.isFull).toBe(true);
     await again.close();
+  });
+
+  it('close() does not wait for a broker that accepts TCP but never answers CONNECT', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = silent.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 1;
+    const link = DeviceLink.open({ url: `mqtt://127.0.0.1:${port}`, deviceId: 'pos-3', secret: randomBytes(32).toString('base64url'), dataDir: join(t.dir, 'pos-3'), limits: { connectTimeoutMs: 60_000 } });
+    try {
+      await expect.poll(() => sockets.length).toBe(1);
+      const started = Date.now();
+      await link.close();
+      // Well under connectTimeoutMs: the pending handshake was abandoned.
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('names a bad option', () => {
