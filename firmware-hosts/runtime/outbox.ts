@@ -108,6 +108,7 @@ export class Outbox {
     const tail = pieces.pop() ?? '';
     let rejected = tail.length > 0 ? 1 : 0;
     for (const piece of pieces) {
+      if (piece.length === 0) continue;
       const line = decodeLine(piece);
       if (line === null) rejected += 1;
       else this.apply(line);
@@ -152,7 +153,8 @@ export class Outbox {
 
   private write(line: Line): void {
     if (this.fd === null) throw new RuntimeError('TS_ERR_RUNTIME_CLOSED', 'outbox used after close()');
-    writeSync(this.fd, encodeLine(line));
+    // The leading newline ends whatever a failed earlier write (ENOSPC, a power cut) left unterminated, so it can never swallow this line.
+    writeSync(this.fd, `\n${encodeLine(line)}`);
     fsyncSync(this.fd);
     this.apply(line);
     if (this.deadLines >= this.limits.deadLinesCompactMin && this.deadLines > this.entries.size) this.compact();

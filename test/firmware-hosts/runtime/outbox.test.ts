@@ -113,6 +113,19 @@ describe('Outbox', () => {
     expect(Outbox.open({ path }).pending()).toEqual([...written, ...more]);
   });
 
+  it('a partial write left behind while open (a failed write) cannot swallow the next entry', () => {
+    const path = outboxPath();
+    const box = Outbox.open({ path });
+    const before = appendN(box, 1);
+    appendFileSync(path, '0123456789abcdef {"k":"put","id":"half-writ');
+    const after = appendN(box, 1);
+    box.close();
+    const again = Outbox.open({ path });
+    expect(again.rejectedLines).toBe(1);
+    expect(again.pending()).toEqual([...before, ...after]);
+    again.close();
+  });
+
   it('garbage lines and a torn tail never throw and never lose a complete entry (property)', () => {
     fc.assert(
       fc.property(
