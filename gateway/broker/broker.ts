@@ -17,7 +17,7 @@ import { Aedes } from 'aedes';
 import type { Client } from 'aedes';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { limits as protocolLimits, parseDeviceTopic, topics } from '../../protocol/index.ts';
+import { channelRules, limits as protocolLimits, parseDeviceTopic, topics } from '../../protocol/index.ts';
 import type { Channel } from '../../protocol/index.ts';
 import { AclBreachError, authorizeDevicePublish, authorizeDeviceSubscribe } from './acl.ts';
 import type { AclBreach } from './acl.ts';
@@ -127,6 +127,7 @@ export class GatewayBroker {
     aedes.authorizePublish = authorizeDevicePublish(this.limits.payloadBytesMax, onBreach);
     aedes.authorizeSubscribe = authorizeDeviceSubscribe(onBreach);
     aedes.on('publish', (packet, client) => this.router.dispatch(packet, client));
+    breakSynchronousDelivery(aedes);
     aedes.on('clientReady', (client) => this.view.connected(client.id));
     aedes.on('clientDisconnect', (client) => this.view.disconnected(client.id));
     aedes.on('subscribe', (subs, client) => {
@@ -270,5 +271,26 @@ export class GatewayBroker {
     const reason = closeReason(err);
     this.counts.close(reason);
     this.log.info({ clientId: client.id, remote: this.remotes.get(client), reason, err: err.message }, 'client closed');
+  }
+}
+
+/** Aedes' message emitter (mqemitter), as far as we use it: its typings do not expose `mq`. */
+interface MessageEmitter {
+  on(topic: string, notify: (packet: unknown, done: () => void) => void): void;
+}
+
+/**
+ * Device channels (settle, outcome, state, event) have no emitter subscriber
+ * — the bridge hears them through the `publish` event — so mqemitter would
+ * complete each one synchronously, and when its delivery slots are all busy
+ * every queued message completes inside the one before it: under a deep
+ * backlog the stack overflows and the process dies (seen in bench:gateway
+ * at 20,000 outstanding requests). One subscriber per device channel that
+ * completes on the next tick keeps the stack flat.
+ */
+function breakSynchronousDelivery(aedes: Aedes): void {
+  const mq = (aedes as unknown as { mq: MessageEmitter }).mq;
+  for (const [channel, rule] of Object.entries(channelRules)) {
+    if (rule.from === 'device') mq.on(topics.all(channel as Channel), (_packet, done) => process.nextTick(done));
   }
 }
