@@ -78,6 +78,7 @@ describe('crash recovery', () => {
       const last = await runWorker(db, setupPath, Math.max(0, next - 40), 100, null);
       expect(last.finished).toBe(true);
       for (const [i, a] of last.answers) if (answered.has(i)) expect(a).toEqual(answered.get(i));
+      console.log(`crash test: ${kills} kills, ${answered.size} requests answered, ${redelivered} answered again after a restart`);
       expect(answered.size).toBeGreaterThan(kills * 20);
       expect(redelivered).toBeGreaterThan(0);
 
