@@ -53,7 +53,7 @@ describe('valid messages', () => {
     }
   });
 
-  it.each(messageTypes)('a valid %s is refused as any other type', (type) => {
+  it.each(messageTypes)('a valid %s is refused when decoded as another type', (type) => {
     const body = json(validMessages[type]());
     for (const other of messageTypes.filter((t) => t !== type)) {
       expect(decodeMessage(other, body).ok, `${type} as ${other}`).toBe(false);
