@@ -22,7 +22,7 @@ export const Ticket = z.strictObject({
   validFrom: EpochMs,
   validUntil: EpochMs,
   /** Admissions allowed; 1 for a single-use ticket. */
-  uses: z.number().int().min(1).max(1000),
+  uses: z.number().int().min(1).max(limits.ticketUsesMax),
   keyId: KeyId,
   sig: Signature,
 });

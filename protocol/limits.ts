@@ -43,6 +43,11 @@ export const limits = {
   publicKeysMax: 16,
   /** Offline-checked documents (tickets, admission info, e-money tokens). */
   stationIdLengthMax: 32,
+  /** A ticket is valid for at most one year after it is settled, for at most 1,000 admissions. */
+  ticketValiditySecMax: 366 * 24 * 3600,
+  ticketUsesMax: 1000,
+  /** Relays, sensors and slots a device reports in its state (a 60-slot machine reports slots by exception). */
+  deviceOutputsMax: 64,
   /** Timestamps are Unix epoch milliseconds; 2^47 ms is past the year 6000. */
   epochMsMax: 2 ** 47,
 } as const;

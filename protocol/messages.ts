@@ -5,6 +5,7 @@
  * from them (`npm run protocol:schema`).
  */
 import { z } from 'zod';
+import { Ticket } from './documents.ts';
 import { AccountId, DeviceId, Mac, Nonce, UuidV7, WalletId } from './ids.ts';
 import { limits } from './limits.ts';
 import { Currency, Money } from './money.ts';
@@ -57,6 +58,15 @@ export const WalletAuth = z.strictObject({
 });
 export type WalletAuth = z.infer<typeof WalletAuth>;
 
+/** Claims 15–16: the article is a ticket; on approval the core mints an issuer-signed Ticket with these terms into the result. */
+export const TicketSpec = z.strictObject({
+  /** How long the ticket is valid from the moment it is settled. */
+  validitySec: z.number().int().min(60).max(limits.ticketValiditySecMax),
+  /** Admissions allowed; 1 for a single-use ticket. */
+  uses: z.number().int().min(1).max(limits.ticketUsesMax),
+});
+export type TicketSpec = z.infer<typeof TicketSpec>;
+
 export const SettleRequest = z.strictObject({
   v: Version,
   type: z.literal('settle'),
@@ -69,6 +79,10 @@ export const SettleRequest = z.strictObject({
   restrictions: Restrictions.optional(),
   /** The device promises an outcome (dispensed, vend-failed, ...) within this many seconds; until then the money waits in clearing. */
   outcomeDeadlineSec: z.number().int().min(1).max(limits.outcomeDeadlineSecMax).optional(),
+  /** Claims 15–16: mint a ticket on approval (kiosk). */
+  ticket: TicketSpec.optional(),
+  /** The device accepted this tap while the gateway was unreachable (its offline policy) and settles it later from its outbox. */
+  offline: z.literal(true).optional(),
 });
 export type SettleRequest = z.infer<typeof SettleRequest>;
 
@@ -87,12 +101,14 @@ export const SettleResult = z.strictObject({
   amount: Money.optional(),
   /** Claim 13: the deposit to the merchant is deferred until this time; the customer may cancel before. */
   deferredUntil: EpochMs.optional(),
+  /** Claims 15–16: the issuer-signed ticket minted for an approved request that asked for one. Checked by its Ed25519 signature, not by the tag. */
+  ticket: Ticket.optional(),
   /** HMAC-SHA256 under the device key over canonical(resultTagFields); the device acts only if it verifies. */
   tag: Mac,
 });
 export type SettleResult = z.infer<typeof SettleResult>;
 
-export const outcomeKinds = ['dispensed', 'vend-failed', 'passed', 'ticket-delivered', 'ticket-retrievable'] as const;
+export const outcomeKinds = ['dispensed', 'vend-failed', 'passed', 'ticket-delivered', 'ticket-retrievable', 'not-passed'] as const;
 export type OutcomeKind = (typeof outcomeKinds)[number];
 /** Outcomes that confirm the sale; every other outcome returns the money to the payer. */
 export const successfulOutcomes: ReadonlySet<OutcomeKind> = new Set(['dispensed', 'passed', 'ticket-delivered', 'ticket-retrievable']);
@@ -137,6 +153,13 @@ export const DeviceHealth = z.strictObject({
   faults: z.array(z.string().min(1).max(64)).max(32),
 });
 
+export const DeviceOutput = z.strictObject({
+  name: z.string().min(1).max(32),
+  kind: z.enum(['relay', 'sensor', 'slot', 'display']),
+  state: z.string().min(1).max(limits.detailLengthMax),
+});
+export type DeviceOutput = z.infer<typeof DeviceOutput>;
+
 export const DeviceState = z.strictObject({
   v: Version,
   type: z.literal('state'),
@@ -149,6 +172,8 @@ export const DeviceState = z.strictObject({
   /** The device state machine's current state, for technicians. */
   machineState: z.string().max(64).optional(),
   health: DeviceHealth.optional(),
+  /** What a technician sees on the machine: relays (open/closed), sensors (active/idle), slots (enabled/disabled). */
+  outputs: z.array(DeviceOutput).max(limits.deviceOutputsMax).optional(),
 });
 export type DeviceState = z.infer<typeof DeviceState>;
 
@@ -164,6 +189,8 @@ export const CatalogItem = z.strictObject({
   name: z.string().min(1).max(limits.articleNameLengthMax),
   price: Money,
   restrictions: Restrictions.optional(),
+  /** A kiosk article that is a ticket (claims 15–16). */
+  ticket: TicketSpec.optional(),
 });
 
 export const FareTable = z.strictObject({
@@ -203,7 +230,7 @@ export const DeviceEvent = z.strictObject({
   sentAt: EpochMs,
   seq: Seq.optional(),
   deviceId: DeviceId,
-  kind: z.enum(['tap', 'door', 'tamper', 'error', 'slot-disabled', 'outbox-full', 'info']),
+  kind: z.enum(['tap', 'door', 'tamper', 'error', 'slot-disabled', 'outbox-full', 'info', 'offline-accept', 'deny-listed', 'transition']),
   detail: Detail.optional(),
 });
 export type DeviceEvent = z.infer<typeof DeviceEvent>;

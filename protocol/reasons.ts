@@ -28,6 +28,7 @@ export const reasonCodes = [
   'over-limit',
   'insufficient-funds',
   'duplicate-mismatch',
+  'ticket-unavailable',
 ] as const;
 export const ReasonCode = z.enum(reasonCodes);
 export type ReasonCode = z.infer<typeof ReasonCode>;
@@ -55,4 +56,5 @@ export const reasonText: Readonly<Record<ReasonCode, string>> = {
   'over-limit': 'the amount is over the per-transaction limit',
   'insufficient-funds': 'the payer\'s balance would fall below its floor',
   'duplicate-mismatch': 'this requestId was already used with different content',
+  'ticket-unavailable': 'the request asks for a ticket but this core has no ticket issuer key',
 };
