@@ -30,6 +30,8 @@ export const appletDataLimits = {
   emoneyTokensHeldMax: 32,
   /** Admission info: one open journey at a time (entry recorded, exit pending). */
   admissionsHeldMax: 1,
+  /** Payment cards one phone holds (claim 36): a debit and a credit card, a company card, a spare; GET CARD picks one by index. */
+  cardsHeldMax: 4,
 } as const;
 
 export type AppletCodecErrorCode = 'TS_ERR_APPLET_WRONG_LENGTH' | 'TS_ERR_APPLET_WRONG_DATA' | 'TS_ERR_APPLET_VERSION';
@@ -91,6 +93,10 @@ export const appletTags = {
   holder: uuid(0x1c),
   issuedAt: uint(0x1d, epochBytes),
   float: text(0x1e, accountIdChars),
+  /** GET CARD (claim 36): digits as text; the card schemas of card-data.ts check them. */
+  pan: text(0x20, 19),
+  expiry: text(0x21, 4),
+  cvv: text(0x22, 4),
 } as const satisfies Record<string, Field>;
 type FieldName = keyof typeof appletTags;
 

@@ -16,6 +16,7 @@
  */
 import { z } from 'zod';
 import { AppletCodecError, appletDataLimits, listCodec, recordCodec } from './applet-tlv.ts';
+import { CardData } from './card-data.ts';
 import { Admission, EmoneyToken, Ticket } from './documents.ts';
 import { DeviceId, Mac, Nonce, WalletId } from './ids.ts';
 import { limits } from './limits.ts';
@@ -50,6 +51,8 @@ export const ins = {
   getTicket: 0x42,
   putEmoney: 0x50,
   getEmoney: 0x52,
+  /** Claim 36: the card at index P1 (P2 = 0), for a device host to send to the card processing apparatus. */
+  getCard: 0x60,
 } as const;
 
 /** P1 of PUT TICKET / PUT EMONEY. */
@@ -184,6 +187,7 @@ export const appletCommands = {
     index === undefined ? proprietary(ins.getTicket) : proprietary(ins.getTicket, undefined, index, getTicketMode.byIndex),
   putEmoney: (data: Uint8Array, mode: number = putMode.add): CommandApdu => proprietary(ins.putEmoney, data, mode),
   getEmoney: (): CommandApdu => proprietary(ins.getEmoney),
+  getCard: (index = 0): CommandApdu => proprietary(ins.getCard, undefined, index),
 } as const;
 
 /**
@@ -249,4 +253,6 @@ export const appletData = {
     toFlat: (t) => ({ serial: t.serial, amountMinor: t.amount.minor, currency: t.amount.currency, holder: t.holder, issuedAt: t.issuedAt, float: t.float, keyId: t.keyId, sig: t.sig }),
     fromFlat: (f) => ({ serial: f.serial, amount: { minor: f.amountMinor, currency: f.currency }, holder: f.holder, issuedAt: f.issuedAt, float: f.float, keyId: f.keyId, sig: f.sig }),
   }, appletDataLimits.emoneyTokensHeldMax),
+  /** GET CARD response: one card (claim 36). */
+  card: recordCodec('card', { fields: ['pan', 'expiry', 'cvv'], schema: CardData }, singleBytesMax),
 } as const;

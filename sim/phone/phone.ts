@@ -17,6 +17,7 @@ import { cla, encodeResponseApdu, ins, sw, walletAid } from '../../protocol/appl
 import { limits, masterKeyBytes, WalletId } from '../../protocol/index.ts';
 import type { Iso14443aTarget } from '../nfc-target.ts';
 import { FileCounterStore, MemoryCounterStore } from './counter-store.ts';
+import type { CardHoldings } from './card-holdings.ts';
 import type { CounterStore } from './counter-store.ts';
 import { PhoneError } from './errors.ts';
 import { WalletApplet } from './wallet-applet.ts';
@@ -119,6 +120,11 @@ export class SimulatedPhone implements Iso14443aTarget {
   /** Tickets, admission info and e-money on the phone, for scenarios to set up and inspect. */
   get holdings(): WalletHoldings {
     return this.applet.holdings;
+  }
+
+  /** Payment cards on the phone (claim 36), read by a device with GET CARD. */
+  get cards(): CardHoldings {
+    return this.applet.cards;
   }
 
   /** The last counter value a cryptogram used. */

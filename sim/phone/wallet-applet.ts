@@ -12,6 +12,7 @@ import {
 } from '../../protocol/applet.ts';
 import type { AuthorizeCommand, CommandApdu } from '../../protocol/applet.ts';
 import { limits, walletCryptogram } from '../../protocol/index.ts';
+import { CardHoldings } from './card-holdings.ts';
 import type { CounterStore } from './counter-store.ts';
 import { WalletHoldings } from './wallet-holdings.ts';
 
@@ -64,6 +65,8 @@ interface Chain {
 
 export class WalletApplet {
   readonly holdings: WalletHoldings;
+  /** Payment cards (claim 36), read by GET CARD. */
+  readonly cards = new CardHoldings();
   private readonly walletId: string;
   private readonly walletKey: Uint8Array;
   private readonly store: CounterStore;
@@ -176,6 +179,12 @@ export class WalletApplet {
         if (!noParams) return statusOnly(sw.incorrectP1P2);
         if (!noData) return statusOnly(sw.wrongLength);
         return ok(appletData.emoneyTokens.encode([...this.holdings.emoney()]));
+      case ins.getCard: {
+        if (p2 !== 0) return statusOnly(sw.incorrectP1P2);
+        if (!noData) return statusOnly(sw.wrongLength);
+        const card = this.cards.get(p1);
+        return card ? ok(appletData.card.encode(card)) : statusOnly(sw.recordNotFound);
+      }
       default:
         return statusOnly(sw.insNotSupported);
     }
