@@ -3,8 +3,8 @@
  * schemas before they reach the outbox: a body that the core would refuse is
  * a bug in the host, caught here with a coded error instead of a decline.
  */
-import { DeviceState, Outcome, SettleRequest, limits, uuidv7 } from '../../protocol/index.ts';
-import type { DeviceKind } from '../../protocol/index.ts';
+import { DeviceEvent, DeviceState, Outcome, SettleRequest, limits, uuidv7 } from '../../protocol/index.ts';
+import type { DeviceKind, DeviceOutput } from '../../protocol/index.ts';
 import { RuntimeError } from './errors.ts';
 
 /** What a host supplies for a settle request; the link adds v, type, sentAt, deviceId and seq. */
@@ -31,9 +31,27 @@ export function buildOutcome(deviceId: string, draft: OutcomeDraft, nowMs: numbe
   };
 }
 
-export function buildState(deviceId: string, seq: number | null, status: DeviceState['status'], kind: DeviceKind | undefined, health: DeviceHealth | null, nowMs: number = Date.now()): string {
+/** What the host shows technicians on its retained state: the state machine's state and the parts' states. */
+export interface Presentation {
+  machineState?: string;
+  outputs?: DeviceOutput[];
+}
+
+export function buildState(deviceId: string, seq: number | null, status: DeviceState['status'], kind: DeviceKind | undefined, health: DeviceHealth | null, presentation: Presentation = {}, nowMs: number = Date.now()): string {
   return checked(DeviceState, {
     v: limits.protocolVersion, type: 'state', requestId: uuidv7(nowMs), sentAt: nowMs, ...(seq !== null ? { seq } : {}), deviceId,
-    ...(kind !== undefined ? { kind } : {}), status, ...(health !== null ? { health } : {}),
+    ...(kind !== undefined ? { kind } : {}), status,
+    ...(presentation.machineState !== undefined ? { machineState: presentation.machineState.slice(0, 64) } : {}),
+    ...(health !== null ? { health } : {}),
+    ...(presentation.outputs !== undefined && presentation.outputs.length > 0 ? { outputs: presentation.outputs.slice(0, limits.deviceOutputsMax) } : {}),
+  });
+}
+
+export type EventKind = DeviceEvent['kind'];
+
+export function buildEvent(deviceId: string, seq: number, kind: EventKind, detail: string | undefined, nowMs: number = Date.now()): string {
+  return checked(DeviceEvent, {
+    v: limits.protocolVersion, type: 'event', requestId: uuidv7(nowMs), sentAt: nowMs, seq, deviceId, kind,
+    ...(detail !== undefined ? { detail: detail.slice(0, limits.detailLengthMax) } : {}),
   });
 }

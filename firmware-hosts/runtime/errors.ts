@@ -17,6 +17,12 @@ export const runtimeErrorCodes = [
   'TS_ERR_LINK_INVALID_MESSAGE',
   /** No verified answer arrived within the wait; the entry stays in the outbox and is still resent. */
   'TS_ERR_LINK_TIMEOUT',
+  /** The host's state machine was asked for a move its table does not allow: a bug; the host fails closed. */
+  'TS_ERR_MACHINE_TRANSITION',
+  /** The device file (YAML) is missing, unreadable or invalid; the message names the key. */
+  'TS_ERR_DEVICE_FILE',
+  /** A hardware part named in the device file could not be opened. */
+  'TS_ERR_DEVICE_PARTS',
 ] as const;
 export type RuntimeErrorCode = (typeof runtimeErrorCodes)[number];
 

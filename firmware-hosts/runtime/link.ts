@@ -24,9 +24,12 @@ import { RuntimeError, checkIntegerOption } from './errors.ts';
 import { Outbox } from './outbox.ts';
 import { linkDefaults } from './link-options.ts';
 import type { DeviceLinkOptions, LinkEvents, LinkLimits, LinkStats } from './link-options.ts';
-import { buildOutcome, buildSettle, buildState } from './bodies.ts';
-import type { OutcomeDraft, SettleDraft } from './bodies.ts';
+import { buildEvent, buildOutcome, buildSettle, buildState } from './bodies.ts';
+import type { EventKind, OutcomeDraft, Presentation, SettleDraft } from './bodies.ts';
 import { Waiters, withinMs } from './waiters.ts';
+
+/** Transitions within this window are published as one retained state. */
+export const stateCoalesceMs = 50;
 
 export class DeviceLink extends EventEmitter<LinkEvents> {
   readonly deviceId: string;
@@ -49,6 +52,9 @@ export class DeviceLink extends EventEmitter<LinkEvents> {
   private lastSentMs = new Map<string, number>();
   private inFlight = new Set<string>();
   private fullReported = false;
+  private presentation: Presentation = {};
+  private faults: readonly string[] = [];
+  private stateTimer: NodeJS.Timeout | null = null;
 
   static open(options: DeviceLinkOptions): DeviceLink {
     const link = new DeviceLink(options);
@@ -107,6 +113,29 @@ export class DeviceLink extends EventEmitter<LinkEvents> {
   answer(requestId: string, timeoutMs: number = this.limits.answerTimeoutMs): Promise<SettleResult | OutcomeAck> {
     if (this.outbox.get(requestId) === undefined) return Promise.reject(new RangeError(`${requestId} is not pending`));
     return this.waiters.wait(requestId, timeoutMs);
+  }
+
+  /**
+   * What the retained state shows besides online/offline: the host's state
+   * machine state, its parts, and faults that stop it selling. Publishes are
+   * coalesced (`stateCoalesceMs`) so a burst of transitions costs one message.
+   */
+  present(presentation: Presentation, faults: readonly string[] = this.faults): void {
+    this.presentation = presentation;
+    this.faults = faults;
+    if (this.stateTimer !== null || this.closed) return;
+    this.stateTimer = setTimeout(() => {
+      this.stateTimer = null;
+      this.publishState();
+    }, stateCoalesceMs);
+  }
+
+  /** Telemetry (QoS 0, never queued): taps, door, tamper, errors, transitions. Dropped silently while offline, by design. */
+  event(kind: EventKind, detail?: string): void {
+    const client = this.client;
+    if (client === null || !client.connected || this.closed) return;
+    const body = buildEvent(this.deviceId, this.outbox.claimSeq(false), kind, detail);
+    client.publish(topics.event(this.deviceId), body, { qos: 0 }, () => undefined);
   }
 
   private append(id: string, kind: 'settle' | 'outcome', build: (seq: number) => string) {
@@ -257,8 +286,9 @@ export class DeviceLink extends EventEmitter<LinkEvents> {
     const client = this.client;
     if (client === null || !client.connected) return;
     this.fullReported = this.outbox.isFull;
-    const health = { uptimeSec: Math.floor((Date.now() - this.startedAt) / 1000), outboxDepth: this.outbox.depth, outboxMax: this.outbox.limits.entriesMax, configVersion: this.outbox.configVersion, faults: this.outbox.isFull ? ['outbox-full'] : [] };
-    const body = buildState(this.deviceId, this.outbox.claimSeq(), this.outbox.isFull ? 'out-of-service' : 'online', this.options.kind, health);
+    const faults = [...(this.outbox.isFull ? ['outbox-full'] : []), ...this.faults].slice(0, 32);
+    const health = { uptimeSec: Math.floor((Date.now() - this.startedAt) / 1000), outboxDepth: this.outbox.depth, outboxMax: this.outbox.limits.entriesMax, configVersion: this.outbox.configVersion, faults };
+    const body = buildState(this.deviceId, this.outbox.claimSeq(false), faults.length > 0 ? 'out-of-service' : 'online', this.options.kind, health, this.presentation);
     client.publish(topics.state(this.deviceId), body, { qos: 1, retain: true }, (err) => {
       if (err) this.log.warn({ err: err.message }, 'state publish failed');
     });
@@ -268,6 +298,7 @@ export class DeviceLink extends EventEmitter<LinkEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.stateTimer !== null) clearTimeout(this.stateTimer);
     const client = this.client;
     if (client?.connected === true) {
       const body = buildState(this.deviceId, this.outbox.claimSeq(), 'offline', this.options.kind, null);
@@ -283,6 +314,7 @@ export class DeviceLink extends EventEmitter<LinkEvents> {
   async abort(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.stateTimer !== null) clearTimeout(this.stateTimer);
     this.client?.stream.destroy();
     this.client?.end(true);
     await this.shutdown();

@@ -151,11 +151,11 @@ export class Outbox {
     }
   }
 
-  private write(line: Line): void {
+  private write(line: Line, sync = true): void {
     if (this.fd === null) throw new RuntimeError('TS_ERR_RUNTIME_CLOSED', 'outbox used after close()');
     // The leading newline ends whatever a failed earlier write (ENOSPC, a power cut) left unterminated, so it can never swallow this line.
     writeSync(this.fd, `\n${encodeLine(line)}`);
-    fsyncSync(this.fd);
+    if (sync) fsyncSync(this.fd);
     this.apply(line);
     if (this.deadLines >= this.limits.deadLinesCompactMin && this.deadLines > this.entries.size) this.compact();
   }
@@ -234,10 +234,16 @@ export class Outbox {
     return this.entries.get(id)!;
   }
 
-  /** A seq for a message that is not kept (state, event), made durable so it is never reused. */
-  claimSeq(): number {
+  /**
+   * A seq for a message that is not kept (state, event). Written to the log so
+   * it is not reused after a restart; fsynced unless `sync` is false, which
+   * telemetry uses: its line reaches the disk with the next fsynced append, and
+   * only a power cut before that could reuse a telemetry seq (the core then
+   * counts one duplicate — never a lost settle request).
+   */
+  claimSeq(sync = true): number {
     const seq = this.seqLast + 1;
-    this.write({ k: 'seq', seq });
+    this.write({ k: 'seq', seq }, sync);
     return seq;
   }
 
