@@ -1,28 +1,67 @@
 /**
  * The key file of an installation: the issuer master key (wallet keys derive
- * from it) and the device master key (device result-tag keys derive from
- * it). Created once, at `ledger init`, readable by its owner only.
+ * from it), the device master key (device result-tag keys derive from it)
+ * and the ticket issuer's Ed25519 signing key (claims 15–16: the core signs
+ * tickets with it; devices get its public half in their config). Created
+ * once, at `ledger init` or the first `start`, readable by its owner only.
+ *
+ * Version 1 files (before tickets) have no issuer key. `loadKeys` upgrades
+ * such a file in place: it generates the key, and under an exclusive lock
+ * file re-reads the key file and, if it is still version 1, replaces it
+ * atomically (write a temporary file, fsync, rename, fsync the directory).
+ * A second process upgrading at the same moment waits for the lock and then
+ * reads the key the first one wrote, so every process signs with the key on
+ * disk.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, closeSync, fsyncSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { generateSigningKeyPair } from '../protocol/index.ts';
+import type { SigningKeyPair } from '../protocol/index.ts';
 import { CliError } from './output.ts';
 
-const KeyFile = z.strictObject({
+const Base64Key = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'expected 32 bytes in base64');
+const RawEd25519 = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'expected 32 bytes in base64url');
+
+const KeyFileV1 = z.strictObject({
   version: z.literal(1),
-  issuerMasterKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'expected 32 bytes in base64'),
-  deviceMasterKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'expected 32 bytes in base64'),
+  issuerMasterKey: Base64Key,
+  deviceMasterKey: Base64Key,
   createdAt: z.string().max(40),
 });
+
+const KeyFileV2 = KeyFileV1.extend({
+  version: z.literal(2),
+  /** Ed25519, raw 32-byte halves in base64url: what protocol's SigningKeyPair holds. */
+  ticketIssuer: z.strictObject({ keyId: z.string().min(1).max(64), publicKey: RawEd25519, privateKey: RawEd25519 }),
+});
+
+const KeyFile = z.discriminatedUnion('version', [KeyFileV1, KeyFileV2]);
+type KeyFileV2 = z.infer<typeof KeyFileV2>;
 
 export interface Keys {
   issuerMasterKey: Buffer;
   deviceMasterKey: Buffer;
+  /** The ticket issuer's signing key (claims 15–16). */
+  ticketIssuer: SigningKeyPair;
 }
 
-export function loadKeys(path: string): Keys {
-  if (!existsSync(path)) throw new CliError('TS_ERR_CLI_KEYS', `no key file at ${path}; run \`tapsettle ledger init\` first or pass --keys`, 1);
+/** How long a process waits for another one's upgrade of a version 1 file (it takes milliseconds; a lock older than this is stale). */
+export const keyUpgradeWaitMs = 5000;
+const keyUpgradePollMs = 25;
+
+/** A key id devices look the public key up by: stable for the key, different for the next one. */
+function issuerKeyId(publicKey: string): string {
+  return `issuer-${createHash('sha256').update(publicKey).digest('base64url').slice(0, 12)}`;
+}
+
+function newTicketIssuer(): SigningKeyPair {
+  const draft = generateSigningKeyPair('pending');
+  return { ...draft, keyId: issuerKeyId(draft.publicKey) };
+}
+
+function readKeyFile(path: string): z.infer<typeof KeyFile> {
   let body: unknown;
   try {
     body = JSON.parse(readFileSync(path, 'utf8'));
@@ -34,19 +73,96 @@ export function loadKeys(path: string): Keys {
     const issue = parsed.error.issues[0]!;
     throw new CliError('TS_ERR_CLI_KEYS', `key file ${path}: ${issue.path.join('.') || '(file)'}: ${issue.message}`, 1);
   }
-  return { issuerMasterKey: Buffer.from(parsed.data.issuerMasterKey, 'base64'), deviceMasterKey: Buffer.from(parsed.data.deviceMasterKey, 'base64') };
+  return parsed.data;
+}
+
+/**
+ * Writes `body` next to `path` and fsyncs it, then puts it at `path` and
+ * fsyncs the directory: the file is the old one or the new one, never half.
+ * `replace`: rename over an existing file; otherwise link, which fails if
+ * `path` exists (two first runs at once: one file wins). Returns whether it wrote.
+ */
+function writeAtomically(path: string, body: object, replace: boolean): boolean {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  writeFileSync(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  const fd = openSync(tmp, 'r');
+  fsyncSync(fd);
+  closeSync(fd);
+  if (replace) {
+    renameSync(tmp, path);
+  } else {
+    try {
+      linkSync(tmp, path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      return false;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+  const dir = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+  return true;
+}
+
+const sleepSync = (ms: number): void => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
+
+/** Upgrades a version 1 file to version 2 under `${path}.lock`; returns the file as it is on disk afterwards. */
+function upgrade(path: string): KeyFileV2 {
+  const lock = `${path}.lock`;
+  const deadline = Date.now() + keyUpgradeWaitMs;
+  for (;;) {
+    let fd: number;
+    try {
+      fd = openSync(lock, 'wx', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const current = readKeyFile(path);
+      if (current.version === 2) return current;
+      if (Date.now() > deadline) throw new CliError('TS_ERR_CLI_KEYS', `key file ${path} is being upgraded by another process, or ${lock} is left over from a crash: remove it if no tapsettle process is running`, 1);
+      sleepSync(keyUpgradePollMs);
+      continue;
+    }
+    try {
+      const current = readKeyFile(path);
+      if (current.version === 2) return current;
+      const upgraded: KeyFileV2 = { ...current, version: 2, ticketIssuer: newTicketIssuer() };
+      writeAtomically(path, upgraded, true);
+      return upgraded;
+    } finally {
+      closeSync(fd);
+      rmSync(lock, { force: true });
+    }
+  }
+}
+
+export function loadKeys(path: string): Keys {
+  if (!existsSync(path)) throw new CliError('TS_ERR_CLI_KEYS', `no key file at ${path}; run \`tapsettle ledger init\` first or pass --keys`, 1);
+  const read = readKeyFile(path);
+  const file = read.version === 2 ? read : upgrade(path);
+  return {
+    issuerMasterKey: Buffer.from(file.issuerMasterKey, 'base64'),
+    deviceMasterKey: Buffer.from(file.deviceMasterKey, 'base64'),
+    ticketIssuer: { ...file.ticketIssuer },
+  };
 }
 
 /** Creates the key file if there is none; never overwrites one. Returns whether it created it. */
 export function ensureKeys(path: string): boolean {
   if (existsSync(path)) return false;
   mkdirSync(dirname(path), { recursive: true });
-  const body = { version: 1, issuerMasterKey: randomBytes(32).toString('base64'), deviceMasterKey: randomBytes(32).toString('base64'), createdAt: new Date().toISOString() };
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-  const fd = openSync(tmp, 'r');
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, path);
-  return true;
+  const body: KeyFileV2 = {
+    version: 2,
+    issuerMasterKey: randomBytes(32).toString('base64'),
+    deviceMasterKey: randomBytes(32).toString('base64'),
+    createdAt: new Date().toISOString(),
+    ticketIssuer: newTicketIssuer(),
+  };
+  return writeAtomically(path, body, false);
 }

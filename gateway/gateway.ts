@@ -11,11 +11,14 @@ import { join } from 'node:path';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { topics } from '../protocol/index.ts';
+import type { SigningKeyPair } from '../protocol/index.ts';
 import { SettlementCore, SqliteLedgerStore } from '../settlement-core/index.ts';
 import { SettlementBridge } from './bridge/settlement-bridge.ts';
 import { startBroker } from './broker/broker.ts';
 import type { GatewayBroker } from './broker/broker.ts';
 import type { GatewayConfig } from './config.ts';
+import { registerDashboard } from './dashboard/routes.ts';
+import type { StationView } from './dashboard/station-view.ts';
 import { seedDemo } from './demo-seed.ts';
 import { publishDeviceConfigs } from './device-configs.ts';
 import type { DemoCredentials } from './demo-seed.ts';
@@ -32,6 +35,8 @@ export const deviceConfigScanMs = 5000;
 export interface GatewayKeys {
   issuerMasterKey: Buffer;
   deviceMasterKey: Buffer;
+  /** Claims 15–16: the core signs tickets with it; without it ticket requests are declined `ticket-unavailable`. */
+  ticketIssuer?: SigningKeyPair;
 }
 
 export interface RunningGateway {
@@ -43,6 +48,8 @@ export interface RunningGateway {
   hub: ResultHub;
   codes: EnrollmentCodes;
   metrics: GatewayMetrics;
+  /** The ticket issuer's public key, for device configs (`keys.issuer`); null without an issuer key. */
+  issuerPublicKey: { keyId: string; publicKey: string } | null;
   /** Set on the first run of a demo station. */
   demo: DemoCredentials | null;
   urls: { mqtt: string; mqtts?: string; ws?: string; http: string };
@@ -50,7 +57,12 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(config: GatewayConfig, keys: GatewayKeys, logger: Logger = pino({ level: config.log.level })): Promise<RunningGateway> {
+export interface GatewayStartOptions {
+  /** A simulated station in this process: the dashboard shows its phones and buttons (docs/dashboard.md). */
+  station?: StationView;
+}
+
+export async function startGateway(config: GatewayConfig, keys: GatewayKeys, logger: Logger = pino({ level: config.log.level }), options: GatewayStartOptions = {}): Promise<RunningGateway> {
   mkdirSync(config.data, { recursive: true });
   const paths = {
     ledger: join(config.data, 'tapsettle.db'),
@@ -71,6 +83,7 @@ export async function startGateway(config: GatewayConfig, keys: GatewayKeys, log
     const core = await SettlementCore.open({
       store: new SqliteLedgerStore({ path: paths.ledger }),
       issuerMasterKey: keys.issuerMasterKey,
+      ...(keys.ticketIssuer ? { ticketIssuer: { keyId: keys.ticketIssuer.keyId, pair: keys.ticketIssuer } } : {}),
       deviceKey: (id) => registry.deviceKey(id) ?? unknownDeviceKey,
       limits: stripUndefined(config.core),
       onBatch: metrics.observeBatch,
@@ -122,6 +135,7 @@ export async function startGateway(config: GatewayConfig, keys: GatewayKeys, log
       host: config.http.host,
       ...(config.http.tls ? { tls: { key: readPem(config.http.tls.key), cert: readPem(config.http.tls.cert) } } : {}),
       ...(config.http.adminToken !== undefined ? { adminToken: config.http.adminToken } : {}),
+      routes: (app) => void registerDashboard(app, { broker, core, station: options.station, log: logger.child({ part: 'dashboard' }) }),
     });
     opened.push(http);
 
@@ -132,7 +146,8 @@ export async function startGateway(config: GatewayConfig, keys: GatewayKeys, log
       ...(broker.ports.ws !== undefined ? { ws: `ws://${host(config.mqtt.host)}:${broker.ports.ws}/mqtt` } : {}),
       http: http.url,
     };
-    return { core, registry, broker, bridge, http, hub, codes, metrics, demo, urls, paths, close: closeOpened };
+    const issuerPublicKey = keys.ticketIssuer ? { keyId: keys.ticketIssuer.keyId, publicKey: keys.ticketIssuer.publicKey } : null;
+    return { core, registry, broker, bridge, http, hub, codes, metrics, issuerPublicKey, demo, urls, paths, close: closeOpened };
   } catch (err) {
     await closeOpened();
     throw err;

@@ -18,6 +18,8 @@ import { rawFingerprint, requestFingerprint } from './engine/fingerprint.ts';
 import { advance, applyOutcome, cancelDeferred } from './engine/lifecycle.ts';
 import { buildOutcomeAck } from './engine/results.ts';
 import { decideSettle } from './engine/settle.ts';
+import { ticketMinter } from './engine/tickets.ts';
+import type { MintTicket, TicketIssuer } from './engine/tickets.ts';
 import type { ParsedSettle, SettleDeps } from './engine/settle.ts';
 import type { BatchState } from './engine/batch-state.ts';
 import { CoreError, InvariantError } from './errors.ts';
@@ -56,6 +58,12 @@ export interface CoreOptions {
    * provider caches (it knows when a device is re-keyed; the core does not).
    */
   deviceKey: (deviceId: string) => Uint8Array;
+  /**
+   * Claims 15–16: the issuer's Ed25519 key; an approved request carrying a
+   * TicketSpec gets a ticket signed with it. Without one, such requests are
+   * declined `ticket-unavailable`.
+   */
+  ticketIssuer?: TicketIssuer;
   clock?: () => number;
   limits?: Partial<CoreLimits>;
   /** Start the due-entry scheduler (default true). Tests turn it off and call runDue(). */
@@ -86,6 +94,7 @@ export class SettlementCore {
   private readonly cache: ReadCache;
   /** Derived wallet keys, so a busy wallet costs one HKDF, not one per tap. Bounded; oldest evicted first. */
   private readonly walletKeys = new Map<string, Buffer>();
+  private readonly mintTicket: MintTicket | null;
   private timer: NodeJS.Timeout | null = null;
   private fatal: InvariantError | null = null;
   private closed = false;
@@ -98,6 +107,7 @@ export class SettlementCore {
     if (!Number.isSafeInteger(this.limits.amountMinorMaxPerSettle) || this.limits.amountMinorMaxPerSettle < 1 || this.limits.amountMinorMaxPerSettle > wireLimits.amountMinorMax) {
       throw new CoreError('TS_ERR_INVALID_ARGUMENT', `amountMinorMaxPerSettle must be 1..${wireLimits.amountMinorMax}`);
     }
+    this.mintTicket = options.ticketIssuer ? ticketMinter(options.ticketIssuer) : null;
     this.clock = options.clock ?? Date.now;
     this.cache = new ReadCache(this.limits);
     this.committer = new GroupCommitter(this.limits, (batch) => this.execute(batch), (c) => c.kind === 'task');
@@ -287,7 +297,7 @@ export class SettlementCore {
   };
 
   private get settleDeps(): SettleDeps {
-    return { walletKey: this.walletKey, deviceKey: this.options.deviceKey, clearingFor: this.clearingFor, amountMinorMaxPerSettle: this.limits.amountMinorMaxPerSettle };
+    return { walletKey: this.walletKey, deviceKey: this.options.deviceKey, clearingFor: this.clearingFor, amountMinorMaxPerSettle: this.limits.amountMinorMaxPerSettle, mintTicket: this.mintTicket };
   }
 
   private clearingFor = (currency: string): string | undefined => this.clearing.get(currency);

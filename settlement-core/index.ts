@@ -1,6 +1,7 @@
 export { SettlementCore, defaultCoreLimits } from './core.ts';
 export type { CoreLimits, CoreOptions, CoreStats, WalletRequestRefusal } from './core.ts';
 export type { CancelReply, OutcomeReply, SettleReply } from './engine/commands.ts';
+export type { TicketIssuer } from './engine/tickets.ts';
 export { audit } from './audit.ts';
 export type { AuditCheck, AuditReport } from './audit.ts';
 export type { FundInput, OpenAccountInput } from './admin.ts';

@@ -1,7 +1,7 @@
 /** The ledger's records. Money is always an integer count of minor units. */
 import { z } from 'zod';
 import { AgeBand, limits } from '../protocol/index.ts';
-import type { DeviceKind, ReasonCode } from '../protocol/index.ts';
+import type { DeviceKind, ReasonCode, Ticket } from '../protocol/index.ts';
 
 export const accountKinds = ['customer', 'merchant', 'clearing', 'issuer-float', 'external-funding', 'fees'] as const;
 export type AccountKind = (typeof accountKinds)[number];
@@ -127,4 +127,12 @@ export interface StatementLine {
   counterparty: string;
   journalDeviceId: string | null;
   journalRequestId: string | null;
+}
+
+/** A ticket the core minted (claims 15–16), kept so its wallet can fetch it again (the phone may have left before the kiosk wrote it). */
+export interface IssuedTicket {
+  ticket: Ticket;
+  /** The settlement that paid for it. */
+  deviceId: string;
+  requestId: string;
 }

@@ -25,6 +25,14 @@ export const StatementQuery = z.strictObject({
   limit: decimal(statementLinesMax).pipe(z.number().min(1)).optional(),
 });
 
+/** Tickets per answer (claims 15–16): a phone re-fetches the ones it missed; 100 covers a commuter's month of single rides. */
+export const walletTicketsMax = 100;
+export const walletTicketsDefault = 20;
+
+export const TicketsQuery = z.strictObject({
+  limit: decimal(walletTicketsMax).pipe(z.number().min(1)).optional(),
+});
+
 export const ResultQuery = z.strictObject({ deviceId: DeviceId.optional() });
 export const EmptyQuery = z.strictObject({});
 

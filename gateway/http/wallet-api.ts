@@ -1,6 +1,7 @@
 /**
  * The wallet API for phones (issue 3, item 4; docs/gateway.md "Wallet API"):
- * enrollment with an operator's code, the statement (claims 5–7), the phone
+ * enrollment with an operator's code, the statement (claims 5–7), the
+ * tickets the core minted for the wallet (claims 15–16), the phone
  * sending the settling information itself (claim 9), cancel within the
  * cooling-off period (claim 13) and its results (claim 12; the stream is in
  * result-stream.ts).
@@ -20,7 +21,7 @@ import { HttpError } from './errors.ts';
 import type { HttpErrorCode } from './errors.ts';
 import { resultConcernsWallet } from './result-hub.ts';
 import type { ResultHub, ResultSink } from './result-hub.ts';
-import { CancelBody, EmptyQuery, EnrollmentBody, ResultParams, ResultQuery, StatementQuery, WalletParams, parseJsonBody, parseWith, statementLinesDefault } from './schemas.ts';
+import { CancelBody, EmptyQuery, EnrollmentBody, ResultParams, ResultQuery, StatementQuery, TicketsQuery, WalletParams, parseJsonBody, parseWith, statementLinesDefault, walletTicketsDefault } from './schemas.ts';
 import { authenticate, queryParams } from './wallet-proof.ts';
 
 export interface WalletApiDeps {
@@ -47,6 +48,7 @@ const redemptionErrors = {
 export function walletRoutes(app: FastifyInstance, deps: WalletApiDeps): void {
   enrollmentRoute(app, deps);
   statementRoute(app, deps);
+  ticketsRoute(app, deps);
   settleRoute(app, deps);
   cancelRoute(app, deps);
   resultRoute(app, deps);
@@ -89,6 +91,18 @@ function statementRoute(app: FastifyInstance, { core }: WalletApiDeps): void {
     });
     const nextBefore = lines.length === limit ? (lines.at(-1)?.transferId ?? null) : null;
     return json(reply, 200, { walletId: wallet.id, account: wallet.account, lines, nextBefore });
+  });
+}
+
+/** Claims 15–16: the tickets minted for this wallet, newest first, after its proof (the phone may have left the kiosk before the ticket was written). */
+function ticketsRoute(app: FastifyInstance, { core }: WalletApiDeps): void {
+  app.get('/v1/wallets/:walletId/tickets', async (request, reply) => {
+    const { walletId } = parseWith(WalletParams, request.params, 'TS_ERR_INVALID_PARAMS');
+    const params = queryParams(request.url);
+    const q = parseWith(TicketsQuery, params, 'TS_ERR_INVALID_QUERY');
+    const wallet = await authenticate(core, request.headers, { walletId, method: 'GET', path: `/v1/wallets/${walletId}/tickets`, params, body: null });
+    const tickets = await core.store.walletTickets(wallet.id, q.limit ?? walletTicketsDefault);
+    return json(reply, 200, { walletId: wallet.id, tickets });
   });
 }
 

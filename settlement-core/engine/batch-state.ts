@@ -7,7 +7,7 @@
 import { CoreError, invariant } from '../errors.ts';
 import { assertTransition } from '../journal-states.ts';
 import { journalKeyString } from '../model.ts';
-import type { Account, Device, JournalEntry, JournalKey, JournalState, TransferKind, Wallet } from '../model.ts';
+import type { Account, Device, IssuedTicket, JournalEntry, JournalKey, JournalState, TransferKind, Wallet } from '../model.ts';
 import type { JournalUpdate, WriteSet } from '../store/ledger-store.ts';
 
 export interface BatchContext {
@@ -25,6 +25,7 @@ export class BatchState {
   private readonly inserted = new Map<string, JournalEntry>();
   private readonly updates = new Map<string, JournalUpdate>();
   private readonly transfers: WriteSet['transfers'] = [];
+  private readonly tickets: IssuedTicket[] = [];
 
   constructor(private readonly ctx: BatchContext, readonly now: number) {}
 
@@ -83,6 +84,13 @@ export class BatchState {
     this.inserted.set(k, entry);
   }
 
+  /** Records a ticket minted for an entry this batch inserts (its result carries the same ticket). */
+  issueTicket(issued: IssuedTicket): void {
+    const k = journalKeyString(issued);
+    invariant(this.inserted.get(k)?.resultJson.includes(issued.ticket.sig) === true, () => `ticket ${issued.ticket.ticketId} is not in the result of ${issued.deviceId}/${issued.requestId}`);
+    this.tickets.push(issued);
+  }
+
   /** Moves an entry to `to` (or annotates it, when `to` is its state) and records the update. */
   updateEntry(entry: JournalEntry, to: JournalState, fields: Partial<MutableFields>): void {
     if (to !== entry.state) assertTransition(entry.state, to);
@@ -121,7 +129,7 @@ export class BatchState {
     let net = 0;
     for (const b of balances) net += b.after - b.before;
     invariant(net === 0, () => `batch does not conserve money: net ${net}`);
-    return { journalInserts: [...this.inserted.values()], journalUpdates: [...this.updates.values()], transfers: this.transfers, balances };
+    return { journalInserts: [...this.inserted.values()], journalUpdates: [...this.updates.values()], transfers: this.transfers, balances, tickets: this.tickets };
   }
 }
 

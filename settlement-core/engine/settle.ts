@@ -10,6 +10,7 @@ import { isEligible } from '../eligibility.ts';
 import type { JournalEntry, JournalKey } from '../model.ts';
 import type { BatchState } from './batch-state.ts';
 import { buildResult } from './results.ts';
+import type { MintTicket } from './tickets.ts';
 
 export type ParsedSettle =
   | { ok: true; deviceId: string; req: SettleRequest; raw: string; fingerprint: string }
@@ -21,6 +22,8 @@ export interface SettleDeps {
   /** The clearing account of a currency, if the ledger has one. */
   clearingFor(currency: string): string | undefined;
   amountMinorMaxPerSettle: number;
+  /** Claims 15–16: mints the ticket of an approved request that asks for one; null when the core has no issuer key. */
+  mintTicket: MintTicket | null;
 }
 
 export interface SettleDecision {
@@ -55,13 +58,16 @@ export function decideSettle(b: BatchState, p: ParsedSettle, deps: SettleDeps): 
   const awaitingOutcome = req.outcomeDeadlineSec !== undefined;
   const state = awaitingOutcome || depositNotBefore === null ? 'withdrawn' : 'deferred';
   const dueAt = awaitingOutcome ? b.now + req.outcomeDeadlineSec! * 1000 : depositNotBefore ?? b.now;
+  // validate() refused a ticket request when there is no minter.
+  const ticket = req.ticket !== undefined ? deps.mintTicket!({ walletId: req.wallet.walletId, article: req.purchase.article, spec: req.ticket }, b.now) : undefined;
   const answer = buildResult(deps.deviceKey(p.deviceId), {
-    ...key, status: 'approved', amount: req.purchase.amount, deferredUntil: depositNotBefore ?? undefined,
+    ...key, status: 'approved', amount: req.purchase.amount, deferredUntil: depositNotBefore ?? undefined, ticket,
   }, b.now);
   b.insertEntry({
     ...baseEntry(b, p, key, req.purchase.amount),
     state, counter: req.wallet.counter, payer, depositNotBefore, awaitingOutcome, dueAt, resultJson: answer.json,
   });
+  if (ticket !== undefined) b.issueTicket({ ticket, ...key });
   return { ...answer, walletId: req.wallet.walletId, replay: false };
 }
 
@@ -84,6 +90,8 @@ function validate(b: BatchState, deviceId: string, req: SettleRequest, deps: Set
   const merchant = b.account(merchantId);
   if (!merchant || merchant.kind !== 'merchant') return refuse('unknown-account');
   if (merchant.status !== 'active') return refuse('account-not-active');
+  // A configuration problem of this core, decided before the wallet is looked at: no counter is consumed.
+  if (req.ticket !== undefined && deps.mintTicket === null) return refuse('ticket-unavailable');
   const wallet = b.wallet(req.wallet.walletId);
   if (!wallet) return refuse('unknown-wallet');
   if (wallet.status !== 'active') return refuse('wallet-not-active');

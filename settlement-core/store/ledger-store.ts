@@ -9,7 +9,7 @@
  * every journal update and balance update starts from the state the engine
  * saw (a mismatch is an InvariantError and nothing is written).
  */
-import type { Account, AccountStatus, CustomerAttributes, Device, JournalEntry, JournalKey, JournalState, NewTransfer, StatementLine, Transfer, Wallet } from '../model.ts';
+import type { Account, AccountStatus, CustomerAttributes, Device, IssuedTicket, JournalEntry, JournalKey, JournalState, NewTransfer, StatementLine, Transfer, Wallet } from '../model.ts';
 
 export interface JournalUpdate {
   key: JournalKey;
@@ -31,6 +31,8 @@ export interface WriteSet {
   journalUpdates: JournalUpdate[];
   transfers: NewTransfer[];
   balances: BalanceUpdate[];
+  /** Tickets minted by this batch's approvals (claims 15–16); a ticket id is inserted at most once. */
+  tickets?: IssuedTicket[];
 }
 
 export interface CounterKey {
@@ -98,6 +100,8 @@ export interface LedgerStore {
   getWallet(id: string): Promise<Wallet | null>;
   statement(accountId: string, query: StatementQuery): Promise<StatementLine[]>;
   getJournalEntry(key: JournalKey): Promise<JournalEntry | null>;
+  /** Tickets minted for this wallet, newest first (an indexed read). */
+  walletTickets(walletId: string, limit: number): Promise<IssuedTicket[]>;
   listJournal(query: JournalQuery): Promise<JournalEntry[]>;
   countJournalByState(): Promise<Record<string, number>>;
   /** Non-final entries whose dueAt is at or before nowMs, oldest first. */

@@ -4,8 +4,9 @@
  * store supplies those readers. Values read back are checked, not trusted
  * (assert on both sides of the disk).
  */
+import { Ticket } from '../../protocol/index.ts';
 import { invariant } from '../errors.ts';
-import type { Account, CustomerAttributes, Device, JournalEntry, StatementLine, Transfer, Wallet } from '../model.ts';
+import type { Account, CustomerAttributes, Device, IssuedTicket, JournalEntry, StatementLine, Transfer, Wallet } from '../model.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -29,7 +30,22 @@ export interface RowMappers {
   transferFromRow: (r: Row) => Transfer;
   journalFromRow: (r: Row) => JournalEntry;
   statementLineFromRow: (r: Row, accountId: string) => StatementLine;
+  issuedTicketFromRow: (r: Row) => IssuedTicket;
 }
+
+/** A stored ticket is checked against the protocol's schema and its own columns when read back. */
+function issuedTicketFromRow(r: Row): IssuedTicket {
+  const json = str(r.ticket_json, 'ticket.ticket_json');
+  const parsed = Ticket.safeParse(JSON.parse(json));
+  invariant(parsed.success, () => `ticket ${String(r.ticket_id)} read back is not a Ticket`);
+  const ticket = parsed.data;
+  invariant(ticket.ticketId === r.ticket_id && ticket.walletId === r.wallet_id, () => `ticket ${ticket.ticketId} does not match its row`);
+  return { ticket, deviceId: str(r.device_id, 'ticket.device_id'), requestId: str(r.request_id, 'ticket.request_id') };
+}
+
+/** The values of one ticket row, in column order: ticket_id, wallet_id, device_id, request_id, issued_at, ticket_json. */
+export const issuedTicketToValues = (t: IssuedTicket): [string, string, string, string, number, string] =>
+  [t.ticket.ticketId, t.ticket.walletId, t.deviceId, t.requestId, t.ticket.validFrom, JSON.stringify(t.ticket)];
 
 export function rowMappers(read: ColumnReaders): RowMappers {
   const int = read.int;
@@ -127,5 +143,5 @@ export function rowMappers(read: ColumnReaders): RowMappers {
     };
   }
 
-  return { accountFromRow, deviceFromRow, walletFromRow, transferFromRow, journalFromRow, statementLineFromRow };
+  return { accountFromRow, deviceFromRow, walletFromRow, transferFromRow, journalFromRow, statementLineFromRow, issuedTicketFromRow };
 }

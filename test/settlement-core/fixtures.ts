@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { deriveDeviceKey, limits, uuidv7, walletCryptogram } from '../../protocol/index.ts';
-import type { Purchase, Restrictions, SettleRequest } from '../../protocol/index.ts';
+import type { Purchase, Restrictions, SettleRequest, TicketSpec } from '../../protocol/index.ts';
 import { SettlementCore, SqliteLedgerStore } from '../../settlement-core/index.ts';
 import type { CoreOptions, CustomerAttributes } from '../../settlement-core/index.ts';
 
@@ -68,6 +68,10 @@ export interface RequestOptions {
   device?: string;
   counter?: number;
   requestId?: string;
+  /** Claims 15–16: ask the core to mint a ticket. */
+  ticket?: TicketSpec;
+  /** Accepted by the device under its offline policy, settled later. */
+  offline?: true;
 }
 
 /** A settle request as a phone + device would produce it: the cryptogram is genuine. */
@@ -82,6 +86,8 @@ export function makeRequest(s: Station, w: TestWallet, o: RequestOptions = {}): 
     wallet: { walletId: w.walletId, counter, deviceNonce, cryptogram },
     ...(o.restrictions ? { restrictions: o.restrictions } : {}),
     ...(o.outcomeDeadlineSec !== undefined ? { outcomeDeadlineSec: o.outcomeDeadlineSec } : {}),
+    ...(o.ticket ? { ticket: o.ticket } : {}),
+    ...(o.offline ? { offline: o.offline } : {}),
   };
 }
 

@@ -3,7 +3,8 @@
  * PostgreSQL and sharded later) runs this one suite.
  */
 import { describe, expect, it } from 'vitest';
-import type { Account, JournalEntry, LedgerStore, Transfer } from '../../settlement-core/index.ts';
+import { uuidv7 } from '../../protocol/index.ts';
+import type { Account, IssuedTicket, JournalEntry, LedgerStore, Transfer } from '../../settlement-core/index.ts';
 import { InvariantError } from '../../settlement-core/index.ts';
 
 export interface StoreHandle {
@@ -25,6 +26,12 @@ const entry = (requestId: string, o: Partial<JournalEntry> = {}): JournalEntry =
 
 const transfer = (kind: Transfer['kind'], from: string, to: string, amount: number, fromAfter: number, toAfter: number, at = 1, reference: string | null = null): Omit<Transfer, 'id'> => ({
   kind, from, to, amount, currency: 'EUR', fromBalanceAfter: fromAfter, toBalanceAfter: toAfter, journalDeviceId: null, journalRequestId: null, reference, at,
+});
+
+const issued = (walletId: string, requestId: string, at: number): IssuedTicket => ({
+  ticket: { ticketId: uuidv7(at), walletId, product: 'ride', validFrom: at, validUntil: at + 60_000, uses: 1, keyId: 'issuer-1', sig: 'A'.repeat(86) },
+  deviceId: 'dev-1',
+  requestId,
 });
 
 async function seed(store: LedgerStore): Promise<void> {
@@ -167,6 +174,28 @@ export function ledgerStoreContract(name: string, open: () => Promise<StoreHandl
       expect(await store.getAccount('100-0000001')).toMatchObject({ attributes: { ageBand: '18-20' } });
       expect(await store.getAccount('100-0000002')).toMatchObject({ status: 'frozen' });
       await expect(store.transaction((tx) => tx.insertAccount(account('100-0000001', 'customer')))).rejects.toThrow();
+    }));
+
+    it('keeps minted tickets with their batch, per wallet newest first, each ticket id once', withStore(async (h) => {
+      const store = h.store;
+      const [wa, wb] = [uuidv7(1), uuidv7(2)];
+      const none = { journalInserts: [], journalUpdates: [], transfers: [], balances: [] };
+      const a1 = issued(wa, 'r-1', 1000);
+      const a2 = issued(wa, 'r-2', 2000);
+      const b1 = issued(wb, 'r-3', 1500);
+      await expect(store.transaction(async (tx) => {
+        await tx.apply({ ...none, tickets: [issued(wa, 'r-0', 500)] });
+        throw new Error('boom');
+      })).rejects.toThrow('boom');
+      expect(await store.walletTickets(wa, 10)).toEqual([]);
+      await store.transaction((tx) => tx.apply({ ...none, tickets: [a1, b1] }));
+      await store.transaction((tx) => tx.apply({ ...none, tickets: [a2] }));
+      expect(await store.walletTickets(wa, 10)).toEqual([a2, a1]);
+      expect(await store.walletTickets(wa, 1)).toEqual([a2]);
+      expect(await store.walletTickets(wb, 10)).toEqual([b1]);
+      expect(await store.walletTickets(uuidv7(3), 10)).toEqual([]);
+      await expect(store.transaction((tx) => tx.apply({ ...none, tickets: [a1] }))).rejects.toThrow();
+      expect(await (await h.reopen()).walletTickets(wa, 10)).toEqual([a2, a1]);
     }));
 
     it('advances the write epoch by one per transaction, durably', withStore(async (h) => {

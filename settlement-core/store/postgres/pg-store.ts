@@ -20,12 +20,12 @@
 import { Pool } from 'pg';
 import type { QueryResultRow } from 'pg';
 import { CoreError, invariant } from '../../errors.ts';
-import type { Account, Device, JournalEntry, JournalKey, StatementLine, Transfer, Wallet } from '../../model.ts';
+import type { Account, Device, IssuedTicket, JournalEntry, JournalKey, StatementLine, Transfer, Wallet } from '../../model.ts';
 import type { JournalQuery, LedgerStore, LedgerTx, StatementQuery } from '../ledger-store.ts';
 import { poolConfig, resolvePgStoreOptions } from './options.ts';
 import type { PgStoreOptions, ResolvedPgStoreOptions } from './options.ts';
 import { PgTx } from './pg-tx.ts';
-import { accountFromRow, deviceFromRow, int, journalFromRow, statementLineFromRow, transferFromRow, walletFromRow } from './rows.ts';
+import { accountFromRow, deviceFromRow, int, issuedTicketFromRow, journalFromRow, statementLineFromRow, transferFromRow, walletFromRow } from './rows.ts';
 import { migrate } from './schema.ts';
 import { statements as s } from './statements.ts';
 import type { Sql } from './statements.ts';
@@ -149,6 +149,10 @@ export class PgLedgerStore implements LedgerStore {
   async getJournalEntry(key: JournalKey): Promise<JournalEntry | null> {
     const [row] = await this.read(s.journal, [key.deviceId, key.requestId]);
     return row ? journalFromRow(row) : null;
+  }
+
+  async walletTickets(walletId: string, limit: number): Promise<IssuedTicket[]> {
+    return (await this.read(s.walletTickets, [walletId, limit])).map((r) => issuedTicketFromRow(r));
   }
 
   async listJournal(q: JournalQuery): Promise<JournalEntry[]> {

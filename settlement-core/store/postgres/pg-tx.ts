@@ -12,7 +12,8 @@ import type { Account, AccountStatus, CustomerAttributes, Device, JournalEntry, 
 import type { BalanceUpdate, CounterKey, JournalUpdate, LedgerTx, WriteSet } from '../ledger-store.ts';
 import { pgArray } from './binary-arrays.ts';
 import type { ArrayType } from './binary-arrays.ts';
-import { accountFromRow, accountToValues, deviceFromRow, int, journalFromRow, journalInsertColumns, journalToValues, transferFromRow, transferInsertColumns, transferToValues, walletFromRow } from './rows.ts';
+import { issuedTicketToValues } from '../row-mapping.ts';
+import { accountFromRow, accountToValues, deviceFromRow, int, journalFromRow, journalInsertColumns, journalToValues, ticketInsertColumns, transferFromRow, transferInsertColumns, transferToValues, walletFromRow } from './rows.ts';
 import { rowsPerStatementMax, statements as s } from './statements.ts';
 import type { Sql } from './statements.ts';
 
@@ -145,6 +146,9 @@ export class PgTx implements LedgerTx {
     }
     for (const chunk of chunks(w.transfers)) {
       await this.q(s.insertTransfers, columns(chunk.map(transferToValues), transferInsertColumns));
+    }
+    for (const chunk of chunks(w.tickets ?? [])) {
+      await this.q(s.insertTickets, columns(chunk.map(issuedTicketToValues), ticketInsertColumns));
     }
     for (const round of rounds(w.balances, (b) => b.id)) {
       // Sorted, so two writers that bypass the epoch lock still lock rows in one order.

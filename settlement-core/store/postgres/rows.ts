@@ -60,7 +60,7 @@ export const journalToValues = (e: JournalEntry): unknown[] => [
   e.resultJson, e.receivedAt, e.updatedAt,
 ];
 
-export const { accountFromRow, deviceFromRow, walletFromRow, transferFromRow, journalFromRow, statementLineFromRow } = rowMappers({
+export const { accountFromRow, deviceFromRow, walletFromRow, transferFromRow, journalFromRow, statementLineFromRow, issuedTicketFromRow } = rowMappers({
   int,
   bool: (v, what) => {
     invariant(typeof v === 'boolean', () => `${what} read back as ${String(v)}`);
@@ -72,3 +72,10 @@ export const { accountFromRow, deviceFromRow, walletFromRow, transferFromRow, jo
     return Object.keys(v).length === 0 ? noAttributes : CustomerAttributes.parse(v);
   },
 });
+
+/** Column name and array type of each inserted ticket column, in the order of issuedTicketToValues. */
+export const ticketInsertColumns = [
+  ['ticket_id', 'text'], ['wallet_id', 'text'], ['device_id', 'text'], ['request_id', 'text'], ['issued_at', 'bigint'], ['ticket_json', 'text'],
+] as const;
+
+export const ticketColumns = `seq, ${ticketInsertColumns.map(([c]) => c).join(', ')}`;

@@ -105,6 +105,20 @@ export const migrations: readonly string[] = [
     created_at BIGINT NOT NULL
   );
   `,
+  // 2: tickets minted by the core (claims 15–16), read by wallet newest first:
+  // one range scan of (wallet_id, seq) backwards.
+  `
+  CREATE TABLE tickets (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    ticket_id TEXT COLLATE "C" NOT NULL UNIQUE,
+    wallet_id TEXT COLLATE "C" NOT NULL,
+    device_id TEXT COLLATE "C" NOT NULL,
+    request_id TEXT COLLATE "C" NOT NULL,
+    issued_at BIGINT NOT NULL,
+    ticket_json TEXT NOT NULL
+  );
+  CREATE INDEX tickets_wallet ON tickets (wallet_id, seq);
+  `,
 ];
 
 /** pg_advisory_xact_lock(int4, int4): this constant ('tS') and the hash of the schema name. */

@@ -9,7 +9,7 @@
  * parameters cannot be reached; rowsPerStatementMax still bounds how many
  * rows one statement carries (and so the size of one protocol message).
  */
-import { accountColumns, deviceColumns, journalColumns, journalInsertColumns, transferColumns, transferInsertColumns, walletColumns } from './rows.ts';
+import { accountColumns, deviceColumns, journalColumns, journalInsertColumns, ticketColumns, ticketInsertColumns, transferColumns, transferInsertColumns, walletColumns } from './rows.ts';
 
 export interface Sql {
   name: string;
@@ -53,6 +53,7 @@ export const statements = {
   // Group commit: one statement per table (per rowsPerStatementMax rows).
   insertJournal: sql('insert_journal', bulkInsert('journal', journalInsertColumns)),
   insertTransfers: sql('insert_transfers', bulkInsert('transfers', transferInsertColumns)),
+  insertTickets: sql('insert_tickets', bulkInsert('tickets', ticketInsertColumns)),
   // Each row only where the disk holds the state / balance the engine saw; RETURNING tells which did.
   // `a.id = ANY($1)` lets the planner fetch just these accounts by primary key (without it, it may
   // merge-join the whole accounts index against the batch: measured 95 ms at 200,000 accounts).
@@ -84,6 +85,7 @@ export const statements = {
   listDevices: sql('list_devices', `SELECT ${deviceColumns} FROM devices ORDER BY id`),
   wallet: sql('wallet', `SELECT ${walletColumns} FROM wallets WHERE id = $1`),
   journal: sql('journal', `SELECT ${journalColumns} FROM journal WHERE device_id = $1 AND request_id = $2`),
+  walletTickets: sql('wallet_tickets', `SELECT ${ticketColumns} FROM tickets WHERE wallet_id = $1 ORDER BY seq DESC LIMIT $2`),
   // Journal order is arrival order: seq.
   listJournal: sql('list_journal', `SELECT ${journalColumns} FROM journal WHERE ($1::text IS NULL OR state = $1) AND seq > $2 ORDER BY seq LIMIT $3`),
   countByState: sql('count_by_state', 'SELECT state, count(*) AS n FROM journal GROUP BY state ORDER BY state'),

@@ -13,7 +13,7 @@ const int = (v: unknown, what: string): number => {
 
 const noAttributes: CustomerAttributes = Object.freeze({});
 
-export const { accountFromRow, deviceFromRow, walletFromRow, transferFromRow, journalFromRow, statementLineFromRow } = rowMappers({
+export const { accountFromRow, deviceFromRow, walletFromRow, transferFromRow, journalFromRow, statementLineFromRow, issuedTicketFromRow } = rowMappers({
   int,
   /** SQLite has no boolean: 0 or 1. */
   bool: (v, what) => {

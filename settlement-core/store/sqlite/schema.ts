@@ -97,4 +97,18 @@ export const migrations: readonly string[] = [
     created_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 2: tickets minted by the core (claims 15–16), read by wallet newest first.
+  // `seq` is arrival order; the (wallet_id, seq) index makes a wallet's page one range scan.
+  `
+  CREATE TABLE tickets (
+    seq INTEGER PRIMARY KEY,
+    ticket_id TEXT NOT NULL UNIQUE,
+    wallet_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    ticket_json TEXT NOT NULL
+  );
+  CREATE INDEX tickets_wallet ON tickets(wallet_id, seq);
+  `,
 ];

@@ -9,9 +9,10 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { CoreError, invariant } from '../../errors.ts';
 import { journalKeyString } from '../../model.ts';
-import type { Account, AccountStatus, CustomerAttributes, Device, JournalEntry, JournalKey, StatementLine, Transfer, Wallet } from '../../model.ts';
+import type { Account, AccountStatus, CustomerAttributes, Device, IssuedTicket, JournalEntry, JournalKey, StatementLine, Transfer, Wallet } from '../../model.ts';
 import type { CounterKey, JournalQuery, LedgerStore, LedgerTx, StatementQuery, WriteSet } from '../ledger-store.ts';
-import { accountFromRow, accountToParams, deviceFromRow, journalFromRow, journalToParams, statementLineFromRow, transferFromRow, transferToParams, walletFromRow } from './rows.ts';
+import { issuedTicketToValues } from '../row-mapping.ts';
+import { accountFromRow, accountToParams, deviceFromRow, issuedTicketFromRow, journalFromRow, journalToParams, statementLineFromRow, transferFromRow, transferToParams, walletFromRow } from './rows.ts';
 import type { Row } from './rows.ts';
 import { migrations } from './schema.ts';
 import { prepareStatements } from './statements.ts';
@@ -136,6 +137,10 @@ export class SqliteLedgerStore implements LedgerStore {
     return Promise.resolve(row ? journalFromRow(row) : null);
   }
 
+  walletTickets(walletId: string, limit: number): Promise<IssuedTicket[]> {
+    return Promise.resolve((this.r.walletTickets.all(walletId, limit) as Row[]).map(issuedTicketFromRow));
+  }
+
   listJournal(q: JournalQuery): Promise<JournalEntry[]> {
     const rows = this.r.listJournal.all({ state: q.state ?? null, after: q.afterSeq ?? 0, limit: q.limit }) as Row[];
     return Promise.resolve(rows.map(journalFromRow));
@@ -248,6 +253,7 @@ class SqliteTx implements LedgerTx {
       invariant(changed === 1, () => `journal ${u.key.deviceId}/${u.key.requestId} was not in state ${u.from} on disk`);
     }
     for (const t of w.transfers) this.s.insertTransfer.run(transferToParams(t));
+    for (const t of w.tickets ?? []) this.s.insertTicket.run(...issuedTicketToValues(t));
     for (const b of w.balances) {
       const changed = this.s.updateBalance.run(b.after, b.id, b.before).changes;
       invariant(changed === 1, () => `account ${b.id} balance on disk is not ${b.before}`);

@@ -50,6 +50,8 @@ export function prepareStatements(db: Database) {
           ORDER BY id DESC LIMIT @limit)
       ) ORDER BY id DESC LIMIT @limit`),
     scanTransfers: p('SELECT * FROM transfers WHERE id > ? ORDER BY id LIMIT ?'),
+    insertTicket: p('INSERT INTO tickets (ticket_id, wallet_id, device_id, request_id, issued_at, ticket_json) VALUES (?, ?, ?, ?, ?, ?)'),
+    walletTickets: p('SELECT * FROM tickets WHERE wallet_id = ? ORDER BY seq DESC LIMIT ?'),
     scanJournal: p('SELECT * FROM journal WHERE (device_id, request_id) > (?, ?) ORDER BY device_id, request_id LIMIT ?'),
   };
 }

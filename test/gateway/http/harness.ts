@@ -2,7 +2,7 @@
 import { Clock, openCore, seedStation, tempDir } from '../../settlement-core/fixtures.ts';
 import type { Station, TestWallet } from '../../settlement-core/fixtures.ts';
 import { walletRequestMac } from '../../../protocol/index.ts';
-import type { CustomerAttributes } from '../../../settlement-core/index.ts';
+import type { CoreOptions, CustomerAttributes } from '../../../settlement-core/index.ts';
 import { GatewayMetrics } from '../../../gateway/metrics.ts';
 import { EnrollmentCodes } from '../../../gateway/http/enrollment-codes.ts';
 import { ResultHub } from '../../../gateway/http/result-hub.ts';
@@ -54,13 +54,15 @@ export interface HarnessOptions {
   tls?: { key: string; cert: string };
   adminToken?: string;
   host?: string;
+  /** More options for the core (a ticket issuer). */
+  core?: Partial<CoreOptions>;
 }
 
 export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const t = tempDir('tapsettle-http-');
   const clock = new Clock();
   const metrics = new GatewayMetrics({ defaultMetrics: false, backlogCacheMs: 0 });
-  const core = await openCore(`${t.dir}/ledger.db`, { clock: clock.read, onBatch: metrics.observeBatch });
+  const core = await openCore(`${t.dir}/ledger.db`, { clock: clock.read, onBatch: metrics.observeBatch, ...o.core });
   const station = await seedStation(core, clock, o.customers ?? [{ balance: 10_000 }, { balance: 10_000 }]);
   const hub = new ResultHub(o.hubLimits);
   const sink = new RecordingSink(hub);
