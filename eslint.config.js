@@ -47,5 +47,14 @@ export default tseslint.config(
     },
   },
   { files: ['eslint.config.js', 'vitest.config.ts'], ...tseslint.configs.disableTypeChecked },
+  // The dashboard page runs in the browser as plain JS (no build step): linted without types, with the browser globals it uses.
+  {
+    files: ['gateway/dashboard/page/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: Object.fromEntries(['window', 'document', 'EventSource', 'fetch', 'FormData', 'CSS', 'setTimeout'].map((name) => [name, 'readonly'])),
+    },
+  },
   ...boundaryConfigs,
 );
