@@ -48,6 +48,16 @@ export interface Wallet {
   /** The highest counter used on a wallet API request (statement, cancel); -1 before the first. */
   requestCounter: number;
   createdAt: number;
+  /** Set when the core blocked the wallet for an offline debt it could not collect (issue 5): which settlement, and why. */
+  blockedBy?: WalletBlock;
+}
+
+/** An offline debt that failed: the settlement whose decline blocked the wallet. */
+export interface WalletBlock {
+  reason: ReasonCode;
+  deviceId: string;
+  requestId: string;
+  at: number;
 }
 
 export const transferKinds = ['fund', 'withdraw', 'deposit', 'reverse', 'cancel'] as const;

@@ -7,7 +7,7 @@
 import { CoreError, invariant } from '../errors.ts';
 import { assertTransition } from '../journal-states.ts';
 import { journalKeyString } from '../model.ts';
-import type { Account, Device, IssuedTicket, JournalEntry, JournalKey, JournalState, TransferKind, Wallet } from '../model.ts';
+import type { Account, Device, IssuedTicket, JournalEntry, JournalKey, JournalState, TransferKind, Wallet, WalletBlock } from '../model.ts';
 import type { JournalUpdate, WriteSet } from '../store/ledger-store.ts';
 
 export interface BatchContext {
@@ -26,6 +26,7 @@ export class BatchState {
   private readonly updates = new Map<string, JournalUpdate>();
   private readonly transfers: WriteSet['transfers'] = [];
   private readonly tickets: IssuedTicket[] = [];
+  private readonly walletBlocks: NonNullable<WriteSet['walletBlocks']> = [];
 
   constructor(private readonly ctx: BatchContext, readonly now: number) {}
 
@@ -91,6 +92,15 @@ export class BatchState {
     this.tickets.push(issued);
   }
 
+  /** Blocks an active wallet for an offline debt this batch declined; later decisions in the batch see it blocked. */
+  blockWallet(walletId: string, block: WalletBlock): void {
+    const wallet = this.ctx.wallets.get(walletId);
+    invariant(wallet?.status === 'active', () => `blocking wallet ${walletId}, which is not an active wallet of this batch`);
+    // A copy: the read cache's object changes only after the commit.
+    this.ctx.wallets.set(walletId, { ...wallet, status: 'blocked', blockedBy: block });
+    this.walletBlocks.push({ walletId, ...block });
+  }
+
   /** Moves an entry to `to` (or annotates it, when `to` is its state) and records the update. */
   updateEntry(entry: JournalEntry, to: JournalState, fields: Partial<MutableFields>): void {
     if (to !== entry.state) assertTransition(entry.state, to);
@@ -129,7 +139,7 @@ export class BatchState {
     let net = 0;
     for (const b of balances) net += b.after - b.before;
     invariant(net === 0, () => `batch does not conserve money: net ${net}`);
-    return { journalInserts: [...this.inserted.values()], journalUpdates: [...this.updates.values()], transfers: this.transfers, balances, tickets: this.tickets };
+    return { journalInserts: [...this.inserted.values()], journalUpdates: [...this.updates.values()], transfers: this.transfers, balances, tickets: this.tickets, walletBlocks: this.walletBlocks };
   }
 }
 

@@ -44,13 +44,17 @@ export class ReadCache {
     return current;
   }
 
-  /** After a commit: adopt the epoch and the balances written. */
+  /** After a commit: adopt the epoch, the balances written and the wallets blocked. */
   committed(epoch: number, writes: WriteSet | null): void {
     this.epoch = epoch;
     if (!writes) return;
     for (const b of writes.balances) {
       const cached = this.accounts.get(b.id);
       if (cached) cached.balance = b.after;
+    }
+    for (const { walletId, ...block } of writes.walletBlocks ?? []) {
+      const cached = this.wallets.get(walletId);
+      if (cached) this.wallets.set(walletId, { ...cached, status: 'blocked', blockedBy: block });
     }
   }
 

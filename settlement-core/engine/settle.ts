@@ -139,10 +139,23 @@ function baseEntry(b: BatchState, p: ParsedSettle, key: JournalKey, amount: Mone
   };
 }
 
+/**
+ * Issue 5, the gate's offline policy: a device accepted the tap offline and
+ * this is the debt arriving. Declined for one of these reasons after the
+ * wallet's cryptogram verified, the debt cannot be collected: the wallet is
+ * blocked in the same transaction. A decline before the cryptogram verified
+ * (unknown wallet, bad cryptogram, reused counter: possibly a forgery or a
+ * replay) never blocks anybody's wallet.
+ */
+export const offlineDebtReasons: ReadonlySet<ReasonCode> = new Set<ReasonCode>(['insufficient-funds', 'over-limit', 'account-not-active', 'unknown-account']);
+
 function journalDecline(b: BatchState, p: ParsedSettle, key: JournalKey, reason: ReasonCode, deps: SettleDeps, counter: number | null): SettleDecision {
   const amount = p.ok ? p.req.purchase.amount : undefined;
   const answer = buildResult(deps.deviceKey(p.deviceId), { ...key, status: 'declined', reason, amount }, b.now);
   const payer = p.ok && counter !== null ? (b.wallet(p.req.wallet.walletId)?.account ?? null) : null;
   b.insertEntry({ ...baseEntry(b, p, key, amount), state: 'declined', reason, counter, payer, resultJson: answer.json });
+  if (p.ok && p.req.offline === true && counter !== null && offlineDebtReasons.has(reason)) {
+    b.blockWallet(p.req.wallet.walletId, { reason, deviceId: key.deviceId, requestId: key.requestId, at: b.now });
+  }
   return { ...answer, walletId: p.ok ? p.req.wallet.walletId : null, replay: false };
 }

@@ -9,7 +9,7 @@
  * every journal update and balance update starts from the state the engine
  * saw (a mismatch is an InvariantError and nothing is written).
  */
-import type { Account, AccountStatus, CustomerAttributes, Device, IssuedTicket, JournalEntry, JournalKey, JournalState, NewTransfer, StatementLine, Transfer, Wallet } from '../model.ts';
+import type { Account, AccountStatus, CustomerAttributes, Device, IssuedTicket, JournalEntry, JournalKey, JournalState, NewTransfer, StatementLine, Transfer, Wallet, WalletBlock } from '../model.ts';
 
 export interface JournalUpdate {
   key: JournalKey;
@@ -33,6 +33,12 @@ export interface WriteSet {
   balances: BalanceUpdate[];
   /** Tickets minted by this batch's approvals (claims 15–16); a ticket id is inserted at most once. */
   tickets?: IssuedTicket[];
+  /**
+   * Wallets blocked by this batch for an offline debt it declined (issue 5).
+   * Each wallet must be active on disk (the store refuses otherwise) and
+   * becomes blocked with the block recorded.
+   */
+  walletBlocks?: (WalletBlock & { walletId: string })[];
 }
 
 export interface CounterKey {
@@ -65,6 +71,7 @@ export interface LedgerTx {
   setAttributes(id: string, attributes: CustomerAttributes): Promise<void>;
   upsertDevice(device: Device): Promise<void>;
   insertWallet(wallet: Wallet): Promise<void>;
+  /** An operator's change; it clears any recorded offline-debt block. */
   setWalletStatus(id: string, status: Wallet['status']): Promise<void>;
   /** Sets the wallet's request counter to `counter` if it is higher than the stored one; returns whether it was. */
   advanceWalletRequestCounter(id: string, counter: number): Promise<boolean>;

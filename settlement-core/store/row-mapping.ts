@@ -5,6 +5,7 @@
  * (assert on both sides of the disk).
  */
 import { Ticket } from '../../protocol/index.ts';
+import type { ReasonCode } from '../../protocol/index.ts';
 import { invariant } from '../errors.ts';
 import type { Account, CustomerAttributes, Device, IssuedTicket, JournalEntry, StatementLine, Transfer, Wallet } from '../model.ts';
 
@@ -75,13 +76,26 @@ export function rowMappers(read: ColumnReaders): RowMappers {
     createdAt: int(r.created_at, 'device.created_at'),
   });
 
-  const walletFromRow = (r: Row): Wallet => ({
-    id: str(r.id, 'wallet.id'),
-    account: str(r.account, 'wallet.account'),
-    status: str(r.status, 'wallet.status') as Wallet['status'],
-    requestCounter: int(r.request_counter, 'wallet.request_counter'),
-    createdAt: int(r.created_at, 'wallet.created_at'),
-  });
+  function walletFromRow(r: Row): Wallet {
+    const wallet: Wallet = {
+      id: str(r.id, 'wallet.id'),
+      account: str(r.account, 'wallet.account'),
+      status: str(r.status, 'wallet.status') as Wallet['status'],
+      requestCounter: int(r.request_counter, 'wallet.request_counter'),
+      createdAt: int(r.created_at, 'wallet.created_at'),
+    };
+    if (r.blocked_reason === null || r.blocked_reason === undefined) return wallet;
+    invariant(wallet.status === 'blocked', () => `wallet ${wallet.id} records a block but is ${wallet.status}`);
+    return {
+      ...wallet,
+      blockedBy: {
+        reason: str(r.blocked_reason, 'wallet.blocked_reason') as ReasonCode,
+        deviceId: str(r.blocked_device, 'wallet.blocked_device'),
+        requestId: str(r.blocked_request, 'wallet.blocked_request'),
+        at: int(r.blocked_at, 'wallet.blocked_at'),
+      },
+    };
+  }
 
   function transferFromRow(r: Row): Transfer {
     const t: Transfer = {

@@ -198,6 +198,24 @@ export function ledgerStoreContract(name: string, open: () => Promise<StoreHandl
       expect(await (await h.reopen()).walletTickets(wa, 10)).toEqual([a2, a1]);
     }));
 
+    it('blocks an active wallet with the offline debt that caused it, refuses to block one that is not active, and clears the record on an operator change', withStore(async ({ store }) => {
+      const none = { journalInserts: [], journalUpdates: [], transfers: [], balances: [] };
+      await store.transaction(async (tx) => {
+        await tx.insertWallet({ id: 'w-1', account: '100-0000001', status: 'active', requestCounter: -1, createdAt: 1 });
+        await tx.insertWallet({ id: 'w-2', account: '100-0000002', status: 'active', requestCounter: -1, createdAt: 1 });
+      });
+      const block = { reason: 'insufficient-funds' as const, deviceId: 'gate-1', requestId: 'r-9', at: 42 };
+      await store.transaction((tx) => tx.apply({ ...none, walletBlocks: [{ walletId: 'w-1', ...block }] }));
+      expect(await store.getWallet('w-1')).toEqual({ id: 'w-1', account: '100-0000001', status: 'blocked', requestCounter: -1, createdAt: 1, blockedBy: block });
+      expect((await store.transaction((tx) => tx.getWallets(['w-1']))).get('w-1')?.blockedBy).toEqual(block);
+      expect((await store.getWallet('w-2'))?.blockedBy).toBeUndefined();
+      await expect(store.transaction((tx) => tx.apply({ ...none, walletBlocks: [{ walletId: 'w-2', ...block }, { walletId: 'w-1', ...block, requestId: 'r-10' }] }))).rejects.toBeInstanceOf(InvariantError);
+      expect((await store.getWallet('w-2'))?.status).toBe('active');
+      expect((await store.getWallet('w-1'))?.blockedBy?.requestId).toBe('r-9');
+      await store.transaction((tx) => tx.setWalletStatus('w-1', 'active'));
+      expect(await store.getWallet('w-1')).toEqual({ id: 'w-1', account: '100-0000001', status: 'active', requestCounter: -1, createdAt: 1 });
+    }));
+
     it('advances the write epoch by one per transaction, durably', withStore(async (h) => {
       const a = await h.store.transaction((tx) => tx.bumpEpoch());
       const b = await h.store.transaction((tx) => tx.bumpEpoch());

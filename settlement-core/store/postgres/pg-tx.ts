@@ -150,6 +150,15 @@ export class PgTx implements LedgerTx {
     for (const chunk of chunks(w.tickets ?? [])) {
       await this.q(s.insertTickets, columns(chunk.map(issuedTicketToValues), ticketInsertColumns));
     }
+    for (const chunk of chunks(w.walletBlocks ?? [])) {
+      const text = (values: unknown[]) => pgArray('text', values);
+      const rows = await this.q(s.blockWallets, [
+        text(chunk.map((b) => b.walletId)), text(chunk.map((b) => b.reason)), text(chunk.map((b) => b.deviceId)), text(chunk.map((b) => b.requestId)), pgArray('bigint', chunk.map((b) => b.at)),
+      ]);
+      const done = new Set(rows.map((r) => String(r.id)));
+      const missed = chunk.find((b) => !done.has(b.walletId));
+      invariant(missed === undefined, () => `wallet ${missed!.walletId} is not active on disk`);
+    }
     for (const round of rounds(w.balances, (b) => b.id)) {
       // Sorted, so two writers that bypass the epoch lock still lock rows in one order.
       const sorted = [...round].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

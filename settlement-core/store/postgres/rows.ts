@@ -29,7 +29,7 @@ export const accountToValues = (a: Account): unknown[] => [
 
 export const deviceColumns = 'id, kind, merchant, status, created_at';
 
-export const walletColumns = 'id, account, status, request_counter, created_at';
+export const walletColumns = 'id, account, status, request_counter, created_at, blocked_reason, blocked_device, blocked_request, blocked_at';
 
 /** Column name and array type of each inserted transfer column, in insert order. */
 export const transferInsertColumns = [

@@ -119,6 +119,14 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX tickets_wallet ON tickets (wallet_id, seq);
   `,
+  // 3: why the core blocked a wallet (issue 5: an offline debt it declined); NULL when active or blocked by an operator.
+  `
+  ALTER TABLE wallets
+    ADD COLUMN blocked_reason TEXT,
+    ADD COLUMN blocked_device TEXT,
+    ADD COLUMN blocked_request TEXT,
+    ADD COLUMN blocked_at BIGINT;
+  `,
 ];
 
 /** pg_advisory_xact_lock(int4, int4): this constant ('tS') and the hash of the schema name. */

@@ -75,7 +75,12 @@ export const statements = {
   upsertDevice: sql('upsert_device', `INSERT INTO devices (id, kind, merchant, status, created_at) VALUES ($1, $2, $3, $4, $5)
     ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, merchant = excluded.merchant, status = excluded.status`),
   insertWallet: sql('insert_wallet', 'INSERT INTO wallets (id, account, status, request_counter, created_at) VALUES ($1, $2, $3, $4, $5)'),
-  setWalletStatus: sql('set_wallet_status', 'UPDATE wallets SET status = $2 WHERE id = $1'),
+  setWalletStatus: sql('set_wallet_status', `UPDATE wallets SET status = $2, blocked_reason = NULL, blocked_device = NULL, blocked_request = NULL, blocked_at = NULL
+    WHERE id = $1`),
+  blockWallets: sql('block_wallets', `UPDATE wallets w SET status = 'blocked', blocked_reason = v.reason, blocked_device = v.device, blocked_request = v.request, blocked_at = v.at
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS v(id, reason, device, request, at)
+    WHERE w.id = ANY($1::text[]) AND w.id = v.id AND w.status = 'active'
+    RETURNING w.id`),
   advanceWalletRequestCounter: sql('advance_wallet_request_counter', 'UPDATE wallets SET request_counter = $2 WHERE id = $1 AND request_counter < $2'),
 
   // Reads of committed data, on the pool.

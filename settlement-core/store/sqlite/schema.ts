@@ -111,4 +111,11 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX tickets_wallet ON tickets(wallet_id, seq);
   `,
+  // 3: why the core blocked a wallet (issue 5: an offline debt it declined); NULL when active or blocked by an operator.
+  `
+  ALTER TABLE wallets ADD COLUMN blocked_reason TEXT;
+  ALTER TABLE wallets ADD COLUMN blocked_device TEXT;
+  ALTER TABLE wallets ADD COLUMN blocked_request TEXT;
+  ALTER TABLE wallets ADD COLUMN blocked_at INTEGER;
+  `,
 ];

@@ -254,6 +254,10 @@ class SqliteTx implements LedgerTx {
     }
     for (const t of w.transfers) this.s.insertTransfer.run(transferToParams(t));
     for (const t of w.tickets ?? []) this.s.insertTicket.run(...issuedTicketToValues(t));
+    for (const b of w.walletBlocks ?? []) {
+      const changed = this.s.blockWallet.run({ id: b.walletId, reason: b.reason, device: b.deviceId, request: b.requestId, at: b.at }).changes;
+      invariant(changed === 1, () => `wallet ${b.walletId} is not active on disk`);
+    }
     for (const b of w.balances) {
       const changed = this.s.updateBalance.run(b.after, b.id, b.before).changes;
       invariant(changed === 1, () => `account ${b.id} balance on disk is not ${b.before}`);

@@ -20,7 +20,10 @@ export function prepareStatements(db: Database) {
       ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, merchant = excluded.merchant, status = excluded.status`),
     wallet: p('SELECT * FROM wallets WHERE id = ?'),
     insertWallet: p('INSERT INTO wallets (id, account, status, request_counter, created_at) VALUES (@id, @account, @status, @request_counter, @created_at)'),
-    setWalletStatus: p('UPDATE wallets SET status = ? WHERE id = ?'),
+    setWalletStatus: p(`UPDATE wallets SET status = ?, blocked_reason = NULL, blocked_device = NULL, blocked_request = NULL, blocked_at = NULL
+      WHERE id = ?`),
+    blockWallet: p(`UPDATE wallets SET status = 'blocked', blocked_reason = @reason, blocked_device = @device, blocked_request = @request, blocked_at = @at
+      WHERE id = @id AND status = 'active'`),
     advanceWalletRequestCounter: p('UPDATE wallets SET request_counter = ? WHERE id = ? AND request_counter < ?'),
     journal: p('SELECT * FROM journal WHERE device_id = ? AND request_id = ?'),
     insertJournal: p(`INSERT INTO journal (device_id, request_id, fingerprint, state, reason, wallet_id, counter, payer, merchant, article,
