@@ -37,6 +37,10 @@ export interface HostContext<C> {
   readonly log: Logger;
   readonly metrics: HostMetrics;
   readonly clock: () => number;
+  /** The device's data directory (absolute): where a host keeps its own durable state beside the outbox. */
+  readonly dataDir: string;
+  /** The device file's path: paths inside the host's section are relative to it. */
+  readonly filePath: string;
   /** The retained config the gateway sent (catalog, fares, deny list, keys), or null before the first. */
   config(): DeviceConfig | null;
   /** Republishes the retained state (machine state, outputs, faults); coalesced. */
@@ -119,6 +123,7 @@ export async function startHost<C>(options: StartHostOptions<C>): Promise<Runnin
   const ctx: HostContext<C> = {
     deviceId: file.device.id, kind: file.device.kind, settings: file.section, link, parts: options.parts,
     log: log.child({ part: file.device.kind }), metrics, clock: options.clock ?? Date.now,
+    dataDir: relativeTo(file.path, file.dataDir), filePath: file.path,
     config: () => link.config,
     refresh,
   };
