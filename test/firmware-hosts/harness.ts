@@ -39,9 +39,9 @@ export interface TestStation {
 
 let versions = 0;
 
-export async function startTestStation(options: { gatewayData?: string; mqttPort?: number } = {}): Promise<TestStation> {
+export async function startTestStation(options: { gatewayData?: string; mqttPort?: number; keys?: Partial<GatewayKeys> } = {}): Promise<TestStation> {
   const t = tempDir('tapsettle-hosts-');
-  const keys: GatewayKeys = { issuerMasterKey: randomBytes(32), deviceMasterKey: randomBytes(32) };
+  const keys: GatewayKeys = { issuerMasterKey: randomBytes(32), deviceMasterKey: randomBytes(32), ...options.keys };
   const gw = await startGateway(parseGatewayConfig({ data: options.gatewayData ?? join(t.dir, 'gw'), mqtt: { port: options.mqttPort ?? 0 }, http: { port: 0 }, log: { level: 'silent' } }), keys);
   const demo = gw.demo!;
   const mqttUrl = `mqtt://127.0.0.1:${new URL(gw.urls.mqtt).port}`;

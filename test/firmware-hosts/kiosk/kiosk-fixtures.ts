@@ -1,0 +1,76 @@
+/** A station with a ticket issuer, a kiosk host on simulated parts, and the ways a test acts as the customer and reads the results. */
+import { WalletClient } from '../../../hardware/wallet-client.ts';
+import { generateSigningKeyPair } from '../../../protocol/index.ts';
+import type { DeviceConfig, SigningKeyPair, Ticket } from '../../../protocol/index.ts';
+import { kioskKind } from '../../../firmware-hosts/kiosk/kiosk.ts';
+import type { KioskProgram } from '../../../firmware-hosts/kiosk/program.ts';
+import { DirectTransport } from '../../../sim/phone/direct-transport.ts';
+import type { SimulatedPhone } from '../../../sim/phone/phone.ts';
+import { call, signed } from '../../gateway/http/harness.ts';
+import { eventually, ready, startTestHost, startTestStation } from '../harness.ts';
+import type { TestHost, TestStation } from '../harness.ts';
+
+export const kioskId = 'kiosk-1';
+
+export const catalog: NonNullable<DeviceConfig['catalog']> = [
+  { slot: 'T1', article: 'day-pass', name: 'Day pass', price: { minor: 700, currency: 'EUR' }, ticket: { validitySec: 86_400, uses: 10 } },
+  { slot: 'T2', article: 'single-ride', name: 'Single ride', price: { minor: 250, currency: 'EUR' }, ticket: { validitySec: 5_400, uses: 1 } },
+  // Not a ticket: not a kiosk product.
+  { slot: 'C1', article: 'coffee', name: 'Coffee', price: { minor: 180, currency: 'EUR' } },
+];
+
+export const issuerKeys = (pair: SigningKeyPair) => ({ issuer: [{ keyId: pair.keyId, publicKey: pair.publicKey }], gates: [] });
+
+export async function startKioskStation(issuer: SigningKeyPair = generateSigningKeyPair('issuer-kiosk-1'), options: { gatewayData?: string; mqttPort?: number } = {}): Promise<TestStation & { issuer: SigningKeyPair }> {
+  const station = await startTestStation({ ...options, keys: { ticketIssuer: issuer } });
+  return Object.assign(station, { issuer });
+}
+
+export interface KioskHost extends TestHost {
+  program: KioskProgram;
+}
+
+export async function startKiosk(station: TestStation & { issuer: SigningKeyPair }, kiosk: Record<string, unknown> = {}, options: { dataDir?: string; push?: boolean } = {}): Promise<KioskHost> {
+  const config = options.push === false ? null : await station.pushConfig(kioskId, { catalog, keys: issuerKeys(station.issuer) });
+  const h = await startTestHost(station, kioskKind, kioskId, { parts: { nfc: { driver: 'sim' }, codeReader: { driver: 'sim' } }, kiosk }, options.dataDir !== undefined ? { dataDir: options.dataDir } : {});
+  if (config !== null) await ready(h, config.version);
+  return Object.assign(h, { program: h.host.program as KioskProgram });
+}
+
+/** The customer holds the phone to the kiosk's reader. */
+export function tap(h: TestHost, phone: SimulatedPhone): void {
+  phone.placeInField();
+  h.sim.chip!.field.place(phone);
+}
+
+/** GET TICKET through the phone's applet (a reader of its own, after the kiosk let it go). */
+export async function ticketsOnPhone(phone: SimulatedPhone): Promise<Ticket[]> {
+  phone.placeInField();
+  const transport = new DirectTransport(phone);
+  transport.activate();
+  const client = new WalletClient(transport);
+  await client.select();
+  const tickets = await client.getTickets();
+  await transport.release();
+  return tickets;
+}
+
+/** The wallet API's list of a wallet's tickets, with the wallet's own proof. */
+export async function walletApiTickets(station: TestStation, name: string): Promise<Ticket[]> {
+  const w = station.demo.wallets.find((x) => x.name === name)!;
+  const wallet = { walletId: w.walletId, walletKey: Buffer.from(w.walletKey, 'base64'), account: w.account, counter: 0 };
+  const r = await call(signed(station.gw.urls.http, wallet, 'GET', `/v1/wallets/${w.walletId}/tickets`));
+  if (r.status !== 200) throw new Error(`wallet API answered ${r.status}: ${r.text}`);
+  return (r.body as { tickets: { ticket: Ticket }[] }).tickets.map((x) => x.ticket);
+}
+
+/** The settle requests the kiosk published, by requestId. */
+export function publishedSettles(h: TestHost): Map<string, string> {
+  const sent = new Map<string, string>();
+  h.host.link.on('published', (p) => {
+    if ((JSON.parse(p.body) as { type: string }).type === 'settle') sent.set(p.id, p.body);
+  });
+  return sent;
+}
+
+export const idleAgain = (h: KioskHost) => eventually('kiosk idle', () => h.program.machine.state === 'idle');
