@@ -40,6 +40,8 @@ export interface CardHarnessOptions {
   /** Point the processor here instead of the real issuer (a fake, or a closed port). */
   issuerUrl?: string;
   clientLimits?: Partial<IssuerClientLimits>;
+  /** The token the processor presents (default: the one the issuer expects). */
+  acquirerToken?: string;
 }
 
 export async function startCardHarness(o: CardHarnessOptions = {}): Promise<CardHarness> {
@@ -51,7 +53,7 @@ export async function startCardHarness(o: CardHarnessOptions = {}): Promise<Card
   const issuer = await startIssuerHost({ dbPath: paths.issuerDb, pepper, acquirerToken, port: 0, host: '127.0.0.1', clock, logger: logs.logger });
   const tokens = addCards(issuer.store);
   const processor = new CardProcessor({
-    issuerUrl: o.issuerUrl ?? issuer.url, acquirerToken, logPath: paths.cardLog, fingerprintKey: deriveCardLogKey(issuerMasterKey),
+    issuerUrl: o.issuerUrl ?? issuer.url, acquirerToken: o.acquirerToken ?? acquirerToken, logPath: paths.cardLog, fingerprintKey: deriveCardLogKey(issuerMasterKey),
     logger: logs.logger, ...(o.clientLimits ? { clientLimits: o.clientLimits } : {}),
   });
   const hub = new ResultHub();
