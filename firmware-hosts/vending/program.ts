@@ -88,7 +88,11 @@ export class VendingProgram implements HostProgram {
     this.machine = new StateMachine<VendingState>('vending', vendingTable, 'idle', ctx.log, ctx.clock);
     // Registered before the link's first connect: answers to entries restored from the outbox are never missed.
     ctx.link.on('result', this.onResult);
-    ctx.link.on('config', () => ctx.refresh());
+    ctx.link.on('config', () => {
+      // A new catalog may end 'no-config': the loop looks again at once.
+      this.inbox.wake();
+      ctx.refresh();
+    });
   }
 
   async start(): Promise<void> {

@@ -123,7 +123,8 @@ export async function buy(m: Machine, phone: SimulatedPhone, slot: string): Prom
   m.sim.keypad!.scan(slot);
   await eventually(`slot ${slot} chosen`, () => m.program.machine.state === 'chosen');
   m.sim.chip!.field.place(phone);
-  await eventually('the sale ended', () => m.program.machine.state === 'idle', 10_000);
+  await eventually('the phone was taken', () => m.program.machine.state !== 'chosen');
+  await eventually('the sale ended', () => ['idle', 'out-of-service'].includes(m.program.machine.state), 10_000);
   m.sim.chip!.field.remove(phone);
 }
 
