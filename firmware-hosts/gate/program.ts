@@ -142,7 +142,7 @@ export class GateProgram implements HostProgram {
 
   report(): Record<string, unknown> {
     return {
-      mode: this.s.mode, station: this.s.stationId, handled: this.handled, last: this.last,
+      mode: this.s.mode, station: this.s.stationId, handled: this.handled, fieldBusy: this.fieldBusy, last: this.last,
       stateError: this.stateError, usedTickets: this.state?.usedTicketCount ?? 0, localDenied: this.state?.deniedCount ?? 0,
       ...(this.exit ? this.exit.report() : {}),
     };
