@@ -53,7 +53,7 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,
-      globals: Object.fromEntries(['window', 'document', 'EventSource', 'fetch', 'FormData', 'CSS', 'setTimeout'].map((name) => [name, 'readonly'])),
+      globals: Object.fromEntries(['document', 'EventSource', 'fetch', 'FormData', 'CSS', 'setTimeout'].map((name) => [name, 'readonly'])),
     },
   },
   ...boundaryConfigs,

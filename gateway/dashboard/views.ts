@@ -21,6 +21,8 @@ export interface DeviceView {
   faults: string[];
   outboxDepth: number | null;
   lastEvent: EventView | null;
+  /** Part of the attached station: the page offers its buttons. */
+  inStation: boolean;
   cutOff: boolean;
   slots: string[];
 }
@@ -110,6 +112,7 @@ export function deviceView(r: DeviceRecord, l: DashboardLimits): DeviceView {
     faults: cutList(s?.health?.faults ?? [], l),
     outboxDepth: s?.health?.outboxDepth ?? null,
     lastEvent: r.lastEvent,
+    inStation: r.station !== null,
     cutOff: r.station?.cutOff === true,
     slots: cutList(r.station?.slots ?? [], l),
   };

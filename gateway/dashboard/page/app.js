@@ -54,8 +54,10 @@ function deviceCard(d) {
     return el('li', { class: `out ${label.cls}`, 'data-testid': `output-${d.id}-${o.name}`, 'data-kind': o.kind, 'data-state': o.state, title: `${o.kind} ${o.name}: ${o.state}` },
       `${o.name} `, el('b', { text: label.text }));
   }));
-  const buttons = state.station ? el('div', { class: 'buttons' },
-    d.kind === 'vending' ? el('button', { type: 'button', 'data-action': 'jam', 'data-device': d.id, 'data-testid': `jam-${d.id}`, text: 'Jam' }) : null,
+  const canJam = d.kind === 'vending';
+  const buttons = state.station && d.inStation ? el('div', { class: 'buttons' },
+    canJam && d.slots.length > 0 ? el('select', { 'data-testid': `jam-slot-${d.id}`, 'aria-label': `slot of ${d.id} to jam` }, ...d.slots.map((s) => el('option', { value: s, text: s }))) : null,
+    canJam ? el('button', { type: 'button', 'data-action': 'jam', 'data-device': d.id, 'data-testid': `jam-${d.id}`, text: 'Jam' }) : null,
     el('button', { type: 'button', 'data-action': 'cut', 'data-device': d.id, 'data-on': d.cutOff ? 'false' : 'true', 'data-testid': `cut-${d.id}`, text: d.cutOff ? 'Reconnect' : 'Cut off' }),
   ) : null;
   return el('article', { class: 'card', 'data-testid': `device-${d.id}`, 'data-presence': d.presence, 'data-kind': d.kind ?? '' },
@@ -73,6 +75,10 @@ function deviceCard(d) {
 function renderDevice(d) {
   const card = deviceCard(d);
   const old = document.querySelector(`[data-testid="device-${CSS.escape(d.id)}"]`);
+  // Keep the slot a technician has chosen across updates of the card.
+  const chosen = old?.querySelector('select')?.value;
+  const select = card.querySelector('select');
+  if (select && chosen && [...select.options].some((o) => o.value === chosen)) select.value = chosen;
   if (old) old.replaceWith(card);
   else $('#devices').append(card);
 }
@@ -118,7 +124,7 @@ function renderPhones() {
 }
 
 function renderTapDevices() {
-  const devices = [...state.devices.values()].filter((d) => d.role !== null);
+  const devices = [...state.devices.values()].filter((d) => d.inStation);
   fillSelect($('[data-testid="tap-device"]'), devices.map((d) => [d.id, `${d.id} (${d.role})`]));
 }
 
@@ -230,9 +236,7 @@ $('#devices').addEventListener('click', (e) => {
   if (!button) return;
   const deviceId = button.dataset.device;
   if (button.dataset.action === 'jam') {
-    const slots = state.devices.get(deviceId)?.slots ?? [];
-    const slot = slots.length > 0 ? window.prompt(`Jam which slot of ${deviceId}? (${slots.join(', ')})`, slots[0]) : undefined;
-    if (slot === null) return;
+    const slot = button.closest('.buttons').querySelector('select')?.value;
     void post('jam', slot ? { deviceId, slot } : { deviceId });
   } else if (button.dataset.action === 'cut') {
     void post('cut', { deviceId, on: button.dataset.on === 'true' });
