@@ -10,7 +10,7 @@ import {
   AppletCodecError, appletCommands, appletData, appletDataLimits, appletVersion, apduLimits, chainCommand,
   decodeResponseApdu, encodeCommandApdu, isMoreData, moreDataBytes, putMode, sw, swErrorCode,
 } from '../protocol/applet.ts';
-import type { AuthorizeCommand, CommandApdu, DataCodec, ResponseApdu, SelectResponse, WalletInfo } from '../protocol/applet.ts';
+import type { AuthorizeCommand, CommandApdu, DataCodec, PhoneSettleCommand, ResponseApdu, SelectResponse, WalletInfo } from '../protocol/applet.ts';
 import type { Admission, EmoneyToken, Ticket, WalletAuth } from '../protocol/index.ts';
 
 /** The one thing the client needs from a reader; NfcReader satisfies it. */
@@ -100,6 +100,13 @@ export class WalletClient {
   async authorizePurchase(request: AuthorizeCommand): Promise<WalletAuth> {
     const data = this.encode(appletData.authorizeCommand, request, 'AUTHORIZE PURCHASE');
     const answer = await this.call(appletCommands.authorizePurchase(data), appletData.authorizeResponse, 'AUTHORIZE PURCHASE');
+    return { walletId: answer.walletId, counter: answer.counter, deviceNonce: request.deviceNonce, cryptogram: answer.cryptogram };
+  }
+
+  /** Claim 9: the phone's authorization, which the phone itself then settles through the wallet API under `request.requestId`. */
+  async authorizePhoneSettle(request: PhoneSettleCommand): Promise<WalletAuth> {
+    const data = this.encode(appletData.phoneSettleCommand, request, 'AUTHORIZE PURCHASE, PHONE SETTLES');
+    const answer = await this.call(appletCommands.authorizePhoneSettle(data), appletData.authorizeResponse, 'AUTHORIZE PURCHASE, PHONE SETTLES');
     return { walletId: answer.walletId, counter: answer.counter, deviceNonce: request.deviceNonce, cryptogram: answer.cryptogram };
   }
 

@@ -78,6 +78,9 @@ export const appletTags = {
   deviceNonce: { tag: 0x09, kind: 'hex', bytes: limits.nonceBytes },
   cryptogram: { tag: 0x0a, kind: 'hex', bytes: limits.macBytes },
   appletVersion: uint(0x0b, 1),
+  /** AUTHORIZE PURCHASE, PHONE SETTLES (claim 9): the requestId the phone must settle under, and the outcome deadline it must ask for. */
+  requestId: uuid(0x0c),
+  outcomeDeadlineSec: uint(0x0d, 2),
   ticketId: uuid(0x10),
   product: text(0x11, limits.articleIdLengthMax),
   validFrom: uint(0x12, epochBytes),

@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { AppletCodecError, appletDataLimits, listCodec, recordCodec } from './applet-tlv.ts';
 import { CardData } from './card-data.ts';
 import { Admission, EmoneyToken, Ticket } from './documents.ts';
-import { DeviceId, Mac, Nonce, WalletId } from './ids.ts';
+import { DeviceId, Mac, Nonce, UuidV7, WalletId } from './ids.ts';
 import { limits } from './limits.ts';
 import { Purchase } from './messages.ts';
 
@@ -45,6 +45,14 @@ export const ins = {
   getResponse: 0xc0,
   getWallet: 0x10,
   authorizePurchase: 0x20,
+  /**
+   * Claim 9: AUTHORIZE PURCHASE, PHONE SETTLES. As AUTHORIZE PURCHASE, plus the
+   * requestId the terminal chose and the outcome deadline; the phone answers
+   * the same authorization and then sends the SettleRequest itself, through
+   * the wallet API, under that requestId. An applet that cannot reach the
+   * wallet API answers 6985 before it uses a counter.
+   */
+  authorizePhoneSettle: 0x22,
   putAdmission: 0x30,
   getAdmission: 0x32,
   putTicket: 0x40,
@@ -180,6 +188,7 @@ export const appletCommands = {
   getResponse: (ne: number = fullChunk): CommandApdu => ({ cla: cla.iso, ins: ins.getResponse, p1: 0, p2: 0, data: new Uint8Array(0), ne }),
   getWallet: (): CommandApdu => proprietary(ins.getWallet),
   authorizePurchase: (data: Uint8Array): CommandApdu => proprietary(ins.authorizePurchase, data),
+  authorizePhoneSettle: (data: Uint8Array): CommandApdu => proprietary(ins.authorizePhoneSettle, data),
   putAdmission: (data: Uint8Array): CommandApdu => proprietary(ins.putAdmission, data),
   getAdmission: (): CommandApdu => proprietary(ins.getAdmission),
   putTicket: (data: Uint8Array, mode: number = putMode.add): CommandApdu => proprietary(ins.putTicket, data, mode),
@@ -221,6 +230,13 @@ export const AuthorizeCommand = z.strictObject({ deviceId: DeviceId, purchase: P
 export type AuthorizeCommand = z.infer<typeof AuthorizeCommand>;
 export const AuthorizeResponse = z.strictObject({ walletId: WalletId, counter: Counter, cryptogram: Mac });
 export type AuthorizeResponse = z.infer<typeof AuthorizeResponse>;
+/** Claim 9: what the phone needs to send the settling information itself. */
+export const PhoneSettleCommand = z.strictObject({
+  ...AuthorizeCommand.shape,
+  requestId: UuidV7,
+  outcomeDeadlineSec: z.number().int().min(1).max(limits.outcomeDeadlineSecMax),
+});
+export type PhoneSettleCommand = z.infer<typeof PhoneSettleCommand>;
 
 const singleBytesMax = appletDataLimits.commandDataBytesMax;
 
@@ -235,6 +251,13 @@ export const appletData = {
     schema: AuthorizeCommand,
     toFlat: (c) => ({ deviceId: c.deviceId, merchant: c.purchase.merchant, amountMinor: c.purchase.amount.minor, currency: c.purchase.amount.currency, article: c.purchase.article, quantity: c.purchase.quantity, deviceNonce: c.deviceNonce }),
     fromFlat: (f) => ({ deviceId: f.deviceId, purchase: { merchant: f.merchant, amount: { minor: f.amountMinor, currency: f.currency }, article: f.article, quantity: f.quantity }, deviceNonce: f.deviceNonce }),
+  }, singleBytesMax),
+  /** AUTHORIZE PURCHASE, PHONE SETTLES command (claim 9); answered with an authorize response. */
+  phoneSettleCommand: recordCodec('phone settle command', {
+    fields: ['deviceId', 'merchant', 'amountMinor', 'currency', 'article', 'quantity', 'deviceNonce', 'requestId', 'outcomeDeadlineSec'],
+    schema: PhoneSettleCommand,
+    toFlat: (c) => ({ deviceId: c.deviceId, merchant: c.purchase.merchant, amountMinor: c.purchase.amount.minor, currency: c.purchase.amount.currency, article: c.purchase.article, quantity: c.purchase.quantity, deviceNonce: c.deviceNonce, requestId: c.requestId, outcomeDeadlineSec: c.outcomeDeadlineSec }),
+    fromFlat: (f) => ({ deviceId: f.deviceId, purchase: { merchant: f.merchant, amount: { minor: f.amountMinor, currency: f.currency }, article: f.article, quantity: f.quantity }, deviceNonce: f.deviceNonce, requestId: f.requestId, outcomeDeadlineSec: f.outcomeDeadlineSec }),
   }, singleBytesMax),
   /** AUTHORIZE PURCHASE response. */
   authorizeResponse: recordCodec('authorize response', { fields: ['walletId', 'counter', 'cryptogram'], schema: AuthorizeResponse }, singleBytesMax),

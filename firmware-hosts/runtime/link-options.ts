@@ -57,6 +57,12 @@ export interface LinkStats {
 export type LinkEvents = {
   config: [DeviceConfig];
   result: [SettleResult];
+  /**
+   * A verified result (tag checked) with no outbox entry and nobody waiting
+   * for it (waitForResult): a second delivery, a late answer to a phone-sent
+   * settle (claim 9), or a settle someone else sent naming this device.
+   */
+  'unmatched-result': [SettleResult];
   'outcome-ack': [OutcomeAck];
   /** The broker acknowledged (PUBACK) this entry's publish. */
   published: [{ id: string; body: string }];

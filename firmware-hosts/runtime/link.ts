@@ -116,6 +116,18 @@ export class DeviceLink extends EventEmitter<LinkEvents> {
   }
 
   /**
+   * Claim 9: waits for the verified result (tag checked, as every answer) of
+   * a settle this device did not send — the phone sends it through the wallet
+   * API under a requestId the device chose. Nothing is written to the outbox.
+   * Register before the phone is told the requestId: a result that comes
+   * before anyone waits is only reported as 'unmatched-result'.
+   */
+  waitForResult(requestId: string, timeoutMs: number = this.limits.answerTimeoutMs): Promise<SettleResult> {
+    if (this.outbox.get(requestId) !== undefined) return Promise.reject(new RangeError(`${requestId} is an outbox entry; use answer()`));
+    return this.waiters.wait<SettleResult>(requestId, timeoutMs);
+  }
+
+  /**
    * What the retained state shows besides online/offline: the host's state
    * machine state, its parts, and faults that stop it selling. Publishes are
    * coalesced (`stateCoalesceMs`) so a burst of transitions costs one message.
@@ -268,6 +280,10 @@ export class DeviceLink extends EventEmitter<LinkEvents> {
     }
     const id = answer.value.requestId;
     const entry = this.outbox.get(id);
+    if (entry === undefined && answer.kind === 'result') {
+      this.onResultWithoutEntry(answer.value);
+      return;
+    }
     if (entry === undefined || entry.kind !== (answer.kind === 'result' ? 'settle' : 'outcome')) {
       this.stats.duplicates += 1;
       return;
@@ -279,6 +295,19 @@ export class DeviceLink extends EventEmitter<LinkEvents> {
     else this.emit('outcome-ack', answer.value);
     this.waiters.settle(id, answer.value);
     if (this.fullReported && !this.outbox.isFull) this.publishState();
+  }
+
+  /** A verified result with no outbox entry: to whoever waits for it (claim 9), else reported as unmatched. */
+  private onResultWithoutEntry(result: SettleResult): void {
+    if (this.waiters.has(result.requestId)) {
+      this.stats.answered += 1;
+      this.log.info({ requestId: result.requestId, status: result.status }, 'awaited result verified (sent by the phone)');
+      this.emit('result', result);
+      this.waiters.settle(result.requestId, result);
+      return;
+    }
+    this.stats.duplicates += 1;
+    this.emit('unmatched-result', result);
   }
 
   /** Retained online state with health; on connect and whenever the outbox fills or drains. */

@@ -30,6 +30,10 @@ export class Waiters {
     });
   }
 
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
   private drop(id: string, waiter: Waiter): void {
     const rest = (this.byId.get(id) ?? []).filter((w) => w !== waiter);
     if (rest.length === 0) this.byId.delete(id);

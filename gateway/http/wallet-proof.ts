@@ -13,28 +13,17 @@
  * (encodeURIComponent, plus `!'()*`), joined by `&`. A parameter given twice
  * is refused. So the path, every query parameter and the exact body bytes
  * are covered: nothing can be changed in flight, and the counter is consumed
- * durably by the core before anything is read.
+ * durably by the core before anything is read. The canonical query, proof
+ * path and body hash are computed by protocol/wallet-proof.ts.
  */
-import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Mac, limits } from '../../protocol/index.ts';
+import { proofHeaders, proofPath, sha256Hex } from '../../protocol/wallet-proof.ts';
 import type { SettlementCore, Wallet } from '../../settlement-core/index.ts';
 import { HttpError } from './errors.ts';
 
-export const proofHeaders = { counter: 'x-tapsettle-counter', mac: 'x-tapsettle-mac' } as const;
-
-const encodeComponent = (s: string): string => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
-export function canonicalQuery(params: Readonly<Record<string, string>>): string {
-  return Object.keys(params).sort().map((k) => `${encodeComponent(k)}=${encodeComponent(params[k]!)}`).join('&');
-}
-
-export function proofPath(path: string, params: Readonly<Record<string, string>>): string {
-  const q = canonicalQuery(params);
-  return q === '' ? path : `${path}?${q}`;
-}
-
-export const sha256Hex = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
+// The pure parts live in protocol/ so the simulated phone can sign with them (sim may not import gateway/).
+export { canonicalQuery, proofHeaders, proofPath, sha256Hex } from '../../protocol/wallet-proof.ts';
 
 /** The query parameters of a raw request URL, each once; a repeated one is refused rather than guessed at. */
 export function queryParams(url: string): Record<string, string> {

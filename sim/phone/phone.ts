@@ -20,6 +20,8 @@ import { FileCounterStore, MemoryCounterStore } from './counter-store.ts';
 import type { CardHoldings } from './card-holdings.ts';
 import type { CounterStore } from './counter-store.ts';
 import { PhoneError } from './errors.ts';
+import { PhoneResults } from './phone-results.ts';
+import type { WalletApiClient } from './wallet-api-client.ts';
 import { WalletApplet } from './wallet-applet.ts';
 import type { ConsentHook } from './wallet-applet.ts';
 import type { WalletHoldings } from './wallet-holdings.ts';
@@ -39,6 +41,8 @@ export interface SimulatedPhoneOptions {
   consentTimeoutMs?: number;
   /** Source of the per-activation UID; inject a seeded one to replay a run. */
   randomBytes?: (size: number) => Uint8Array;
+  /** The wallet API (claims 9 and 12). Absent: the phone has no network; it refuses to settle itself (6985). */
+  walletApi?: WalletApiClient;
 }
 
 /** SENS_RES as a PN532 reports it (MSB first): single-size UID, bit-frame anticollision. */
@@ -90,6 +94,8 @@ export class SimulatedPhone implements Iso14443aTarget {
   readonly sak = phoneSak;
   readonly ats = phoneAts;
   private readonly applet: WalletApplet;
+  /** Claims 9 and 12: the settles this phone sent itself and the results that reached it. */
+  readonly results: PhoneResults;
   private readonly randomBytes: (size: number) => Uint8Array;
   private inField = true;
   private activated = false;
@@ -99,8 +105,9 @@ export class SimulatedPhone implements Iso14443aTarget {
   private queued = 0;
 
   /** Use SimulatedPhone.open: it validates the options and reads the counter first. */
-  private constructor(applet: WalletApplet, randomBytes: (size: number) => Uint8Array) {
+  private constructor(applet: WalletApplet, randomBytes: (size: number) => Uint8Array, results: PhoneResults) {
     this.applet = applet;
+    this.results = results;
     this.randomBytes = randomBytes;
   }
 
@@ -110,11 +117,13 @@ export class SimulatedPhone implements Iso14443aTarget {
       ? new MemoryCounterStore(options.initialCounter)
       : new FileCounterStore(options.counterFile, options.walletId, options.initialCounter);
     const counter = await store.load();
+    const results = new PhoneResults(options.walletApi ?? null);
     const applet = new WalletApplet({
       walletId: options.walletId, walletKey: Uint8Array.from(options.walletKey), store, counter,
       consent: options.consent, consentTimeoutMs: options.consentTimeoutMs ?? phoneDefaults.consentTimeoutMs,
+      phoneSettle: results.canSettle ? (request) => results.send(request) : undefined,
     });
-    return new SimulatedPhone(applet, options.randomBytes ?? ((size) => cryptoRandomBytes(size)));
+    return new SimulatedPhone(applet, options.randomBytes ?? ((size) => cryptoRandomBytes(size)), results);
   }
 
   /** Tickets, admission info and e-money on the phone, for scenarios to set up and inspect. */

@@ -10,14 +10,22 @@ import {
   AppletCodecError, appletData, appletDataLimits, appletVersion, cla, decodeCommandApdu, encodeResponseApdu,
   getTicketMode, ins, moreDataSw, sw,
 } from '../../protocol/applet.ts';
-import type { AuthorizeCommand, CommandApdu } from '../../protocol/applet.ts';
+import type { AuthorizeCommand, CommandApdu, PhoneSettleCommand } from '../../protocol/applet.ts';
 import { limits, walletCryptogram } from '../../protocol/index.ts';
+import type { SettleRequest } from '../../protocol/index.ts';
 import { CardHoldings } from './card-holdings.ts';
 import type { CounterStore } from './counter-store.ts';
 import { WalletHoldings } from './wallet-holdings.ts';
 
 /** Asked before every purchase; answering false (a user who declines) makes the applet answer 6985. */
 export type ConsentHook = (request: AuthorizeCommand) => boolean | Promise<boolean>;
+
+/**
+ * Claim 9: takes the SettleRequest the phone built after AUTHORIZE PURCHASE,
+ * PHONE SETTLES and sends it through the wallet API, in the background (the
+ * applet answers the reader at once; NFC does not wait for HTTP).
+ */
+export type PhoneSettleHook = (request: SettleRequest) => void;
 
 export interface WalletAppletParts {
   walletId: string;
@@ -28,6 +36,8 @@ export interface WalletAppletParts {
   consent?: ConsentHook | undefined;
   /** A user who has not answered the consent prompt by then has declined. */
   consentTimeoutMs: number;
+  /** Absent: the phone cannot reach the wallet API and answers AUTHORIZE PURCHASE, PHONE SETTLES with 6985. */
+  phoneSettle?: PhoneSettleHook | undefined;
 }
 
 /** The hook's answer, or false once `timeoutMs` has passed without one. */
@@ -72,6 +82,7 @@ export class WalletApplet {
   private readonly store: CounterStore;
   private readonly consent: ConsentHook | undefined;
   private readonly consentTimeoutMs: number;
+  private readonly phoneSettle: PhoneSettleHook | undefined;
   /** The last counter value a cryptogram used. */
   private counter: number;
   private chain: Chain | null = null;
@@ -85,6 +96,7 @@ export class WalletApplet {
     this.counter = parts.counter;
     this.consent = parts.consent;
     this.consentTimeoutMs = parts.consentTimeoutMs;
+    this.phoneSettle = parts.phoneSettle;
     this.holdings = new WalletHoldings(parts.walletId);
   }
 
@@ -157,6 +169,9 @@ export class WalletApplet {
       case ins.authorizePurchase:
         if (!noParams) return statusOnly(sw.incorrectP1P2);
         return this.authorize(appletData.authorizeCommand.decode(data));
+      case ins.authorizePhoneSettle:
+        if (!noParams) return statusOnly(sw.incorrectP1P2);
+        return this.authorizeAndSettle(appletData.phoneSettleCommand.decode(data));
       case ins.putAdmission:
         if (!noParams) return statusOnly(sw.incorrectP1P2);
         return statusOnly(this.holdings.putAdmissions(appletData.admissions.decode(data)));
@@ -191,16 +206,36 @@ export class WalletApplet {
   }
 
   private async authorize(request: AuthorizeCommand): Promise<Answer> {
-    if (this.consent && !(await askWithin(this.consent, request, this.consentTimeoutMs))) return statusOnly(sw.conditionsNotSatisfied);
+    const auth = await this.cryptogramFor(request);
+    return auth === null ? statusOnly(sw.conditionsNotSatisfied) : ok(appletData.authorizeResponse.encode(auth));
+  }
+
+  /** Claim 9: authorizes as AUTHORIZE PURCHASE, then hands the whole SettleRequest to the phone to send. */
+  private async authorizeAndSettle(request: PhoneSettleCommand): Promise<Answer> {
+    const send = this.phoneSettle;
+    if (send === undefined) return statusOnly(sw.conditionsNotSatisfied);
+    const auth = await this.cryptogramFor(request);
+    if (auth === null) return statusOnly(sw.conditionsNotSatisfied);
+    send({
+      v: limits.protocolVersion, type: 'settle', requestId: request.requestId, sentAt: Date.now(), deviceId: request.deviceId,
+      purchase: request.purchase, wallet: { ...auth, deviceNonce: request.deviceNonce }, outcomeDeadlineSec: request.outcomeDeadlineSec,
+    });
+    return ok(appletData.authorizeResponse.encode(auth));
+  }
+
+  /** Asks the user, uses the next counter (saved first) and computes the cryptogram; null when the user or the counter says no. */
+  private async cryptogramFor(request: AuthorizeCommand): Promise<{ walletId: string; counter: number; cryptogram: string } | null> {
+    const purchase: AuthorizeCommand = { deviceId: request.deviceId, purchase: request.purchase, deviceNonce: request.deviceNonce };
+    if (this.consent && !(await askWithin(this.consent, purchase, this.consentTimeoutMs))) return null;
     // An exhausted counter cannot make a fresh cryptogram: the wallet must be re-enrolled.
-    if (this.counter >= limits.walletCounterMax) return statusOnly(sw.conditionsNotSatisfied);
+    if (this.counter >= limits.walletCounterMax) return null;
     const counter = this.counter + 1;
     await this.store.save(counter);
     this.counter = counter;
     const cryptogram = walletCryptogram(this.walletKey, {
       walletId: this.walletId, deviceId: request.deviceId, purchase: request.purchase, deviceNonce: request.deviceNonce, counter,
     });
-    return ok(appletData.authorizeResponse.encode({ walletId: this.walletId, counter, cryptogram }));
+    return { walletId: this.walletId, counter, cryptogram };
   }
 
   private getTickets(p1: number, p2: number): Answer {
