@@ -5,7 +5,7 @@
  * taken away), and a gateway restart on the same port, data and keys.
  */
 import { join } from 'node:path';
-import { generateSigningKeyPair, signEd25519, ticketBytes, uuidv7 } from '../../../protocol/index.ts';
+import { generateSigningKeyPair, signEd25519, ticketBytes, topics, uuidv7 } from '../../../protocol/index.ts';
 import type { DeviceConfig, SigningKeyPair, Ticket } from '../../../protocol/index.ts';
 import { putMode } from '../../../protocol/applet.ts';
 import { parseGatewayConfig } from '../../../gateway/config.ts';
@@ -43,15 +43,24 @@ export interface GateUnderTest extends TestHost {
   program: GateProgram;
 }
 
-/** A gate host on demo device `deviceId`, with its config pushed and applied. */
-export async function startGate(station: TestStation, deviceId: string, section: Record<string, unknown>, options: { config?: Parameters<typeof gateConfig>[0]; dataDir?: string } = {}): Promise<GateUnderTest> {
+let lastVersion = 0;
+/** Publishes a retained config through a given gateway (the station's helper only knows the first one it started). */
+export async function publishConfig(station: TestStation, gw: RunningGateway, deviceId: string, config: Parameters<typeof gateConfig>[0] = {}): Promise<number> {
+  lastVersion = Math.max(lastVersion + 1, Date.now());
+  const body = { v: 1, type: 'config', requestId: uuidv7(), sentAt: Date.now(), deviceId, version: lastVersion, merchant: station.demo.merchant, ...gateConfig(config) };
+  await gw.broker.publish(topics.config(deviceId), JSON.stringify(body), { qos: 1, retain: true });
+  return lastVersion;
+}
+
+/** A gate host on demo device `deviceId`, with its config pushed and applied (through `via` when the station's gateway was restarted). */
+export async function startGate(station: TestStation, deviceId: string, section: Record<string, unknown>, options: { config?: Parameters<typeof gateConfig>[0]; dataDir?: string; via?: RunningGateway } = {}): Promise<GateUnderTest> {
   const key = deviceId === 'gate-exit-1' ? exitKey : entryKey;
   const h = await startTestHost(station, gateKind, deviceId, {
     parts: gateParts,
     gate: { resultTimeoutMs: 400, openPulseMs: 1_500, tapPollMs: 50, admissionKey: { keyId: key.keyId, privateKey: key.privateKey }, ...section },
   }, options.dataDir !== undefined ? { dataDir: options.dataDir } : {});
-  const pushed = await station.pushConfig(deviceId, gateConfig(options.config));
-  await ready(h, pushed.version);
+  const version = options.via ? await publishConfig(station, options.via, deviceId, options.config) : (await station.pushConfig(deviceId, gateConfig(options.config))).version;
+  await ready(h, version);
   const program = h.host.program as GateProgram;
   await eventually('gate idle', () => program.machine.state === 'idle');
   return { ...h, program };
@@ -112,8 +121,8 @@ export function giveTicket(phone: SimulatedPhone, t: Ticket): void {
  * Stops the station's gateway and returns a function that starts it again on
  * the same MQTT port, data directory and keys (the devices' secrets still hold).
  */
-export async function stopGateway(station: TestStation): Promise<() => Promise<RunningGateway>> {
+export async function stopGateway(station: TestStation, gw: RunningGateway = station.gw): Promise<() => Promise<RunningGateway>> {
   const port = Number(new URL(station.mqttUrl).port);
-  await station.gw.close();
+  await gw.close();
   return () => startGateway(parseGatewayConfig({ data: join(station.dir, 'gw'), mqtt: { port }, http: { port: 0 }, log: { level: 'silent' } }), station.keys);
 }
