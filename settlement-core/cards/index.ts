@@ -11,3 +11,5 @@ export { isApproved, isRetryable, responseCodeList, responseCodes } from './resp
 export type { ResponseCode } from './response-codes.ts';
 export { cardTokenPattern, pepperBytesMin } from './secrets.ts';
 export { AuthorizationRequest, AuthorizationResponse, issuerWireVersion } from './wire.ts';
+export { ensureIssuerSecrets, issuerSecretsPath, loadIssuerSecrets } from './secrets-file.ts';
+export type { IssuerSecrets } from './secrets-file.ts';
