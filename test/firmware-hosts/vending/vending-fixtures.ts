@@ -6,6 +6,8 @@
  */
 import { SimulatedPhone } from '../../../sim/phone/phone.ts';
 import type { AuthorizeCommand } from '../../../protocol/applet.ts';
+import { topics, uuidv7 } from '../../../protocol/index.ts';
+import type { DeviceConfig } from '../../../protocol/index.ts';
 import { vendingKind } from '../../../firmware-hosts/vending/index.ts';
 import type { LastSale, VendingProgram } from '../../../firmware-hosts/vending/index.ts';
 import { eventually, ready, startTestHost } from '../harness.ts';
@@ -86,8 +88,17 @@ export async function startMachine(station: TestStation, options: { dataDir?: st
   return { ...h, program: h.host.program as VendingProgram, jammed, turned, shown };
 }
 
+let catalogVersion = 1000;
+
+/**
+ * Publishes the catalog as the machine's retained config through the station's current broker
+ * (station.pushConfig keeps the first gateway, and a restart test replaces it). Returns its version.
+ */
 export async function pushCatalog(station: TestStation): Promise<number> {
-  return (await station.pushConfig(deviceId, { catalog: fullCatalog })).version;
+  catalogVersion += 1;
+  const config: DeviceConfig = { v: 1, type: 'config', requestId: uuidv7(), sentAt: Date.now(), deviceId, version: catalogVersion, merchant: station.demo.merchant, catalog: fullCatalog };
+  await station.gw.broker.publish(topics.config(deviceId), JSON.stringify(config), { qos: 1, retain: true });
+  return catalogVersion;
 }
 
 type PhoneOf = { phone: SimulatedPhone; shown: AuthorizeCommand[]; consent: (r: AuthorizeCommand) => boolean };
