@@ -11,7 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDashboardGateway } from './fixtures.ts';
+import { extraDashboard, startDashboardGateway } from './fixtures.ts';
 import type { DashboardGateway } from './fixtures.ts';
 import { chromiumSkipReason, openDashboard, waitMs } from './page-object.ts';
 import type { DashboardPage } from './page-object.ts';
@@ -76,6 +76,24 @@ describe.skipIf(skipReason !== null)('dashboard in chromium', () => {
     expect(await dashboard.tap('Cleo', 'gate-entry-1')).toBe('TS_ERR_DASHBOARD_ACTION_FAILED: gate-entry-1 is cut off');
     expect(await dashboard.cut('gate-entry-1')).toBe('gate-entry-1 reconnected');
     await expect.poll(() => dashboard.presence('gate-entry-1'), { timeout: waitMs }).toBe('online');
+  });
+
+  it('reconnects its stream by itself when the gateway ends it, and is live again', async () => {
+    // A second dashboard on the same station, whose streams the test can end.
+    const extra = await extraDashboard(station.gw, {}, station.station ?? undefined);
+    const second = await openDashboard(`${extra.url}/dashboard`);
+    try {
+      extra.dash.streams.closeAll();
+      await expect.poll(() => second.streamStatus(), { timeout: waitMs }).toBe('reconnecting');
+      await expect.poll(() => second.streamStatus(), { timeout: waitMs }).toBe('live');
+      const before = await second.balance('Dev');
+      expect(await second.tap('Dev', 'gate-exit-1')).toMatch(/^approved/);
+      await expect.poll(() => second.balance('Dev'), { timeout: waitMs }).toBe(before - exitFareMinor);
+      expect(second.errors).toEqual([]);
+    } finally {
+      await second.close();
+      await extra.close();
+    }
   });
 
   it('ran without a console error or a CSP violation', () => {

@@ -109,6 +109,11 @@ export class DashboardPage {
     })));
   }
 
+  /** What the live-stream badge says: connecting, live or reconnecting. */
+  async streamStatus(): Promise<string> {
+    return (await this.page.getByTestId('stream-status').getAttribute('data-state')) ?? '';
+  }
+
   async screenshot(path: string): Promise<void> {
     await this.page.screenshot({ path, fullPage: true });
   }

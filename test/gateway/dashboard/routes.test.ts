@@ -7,15 +7,8 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerDashboard } from '../../../gateway/dashboard/routes.ts';
-import type { Dashboard } from '../../../gateway/dashboard/routes.ts';
-import type { DashboardLimits } from '../../../gateway/dashboard/limits.ts';
 import type { DashboardSnapshot, DashboardUpdate } from '../../../gateway/dashboard/views.ts';
-import type { RunningGateway } from '../../../gateway/gateway.ts';
-import { ResultHub, hubSink } from '../../../gateway/http/result-hub.ts';
-import { startHttp } from '../../../gateway/http/server.ts';
-import { GatewayMetrics } from '../../../gateway/metrics.ts';
-import { startDashboardGateway } from './fixtures.ts';
+import { extraDashboard, startDashboardGateway } from './fixtures.ts';
 import type { DashboardGateway } from './fixtures.ts';
 import { stateMsg } from './messages.ts';
 import { openSse, rawRequest } from './sse-client.ts';
@@ -31,18 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await d.close();
 });
-
-/** A second HTTP server on the same gateway carrying a dashboard with its own limits and no station. */
-async function extraDashboard(gw: RunningGateway, limits: Partial<DashboardLimits>): Promise<{ url: string; dash: Dashboard; close: () => Promise<void> }> {
-  let dash: Dashboard | null = null;
-  const hub = new ResultHub();
-  const http = await startHttp({
-    core: gw.core, hub, codes: gw.codes, metrics: new GatewayMetrics({ defaultMetrics: false }), sink: hubSink(hub, () => Promise.resolve()),
-    online: () => gw.broker.online(), port: 0, host: '127.0.0.1',
-    routes: (app) => void (dash = registerDashboard(app, { broker: gw.broker, core: gw.core, limits })),
-  });
-  return { url: http.url, dash: dash!, close: () => http.close() };
-}
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
