@@ -124,6 +124,7 @@ export async function startGateway(config: GatewayConfig, keys: GatewayKeys, log
       wallets: { publish: (walletId, json, result) => { if (resultConcernsWallet(result)) hub.publish(walletId, json); } },
       observe: (e) => { if (e.channel === 'settle') metrics.observeSettle(e.status === 'dropped' ? 'unreadable' : e.status as 'approved' | 'declined', e.reason, e.ms / 1000); },
     });
+    metrics.watchSequences(bridge.sequences);
     bridge.start();
     opened.push({ close: () => bridge.stop() });
 

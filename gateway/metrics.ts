@@ -7,12 +7,21 @@
  * - the broker: `setConnections(fn)`, `aclBreach(action)`, `rejectedMessage(reason)`;
  * - the settlement bridge and the wallet API: `observeSettle(...)`;
  * - the core: `observeBatch` as its `CoreOptions.onBatch`; `watchCore(core)` for the backlog;
- * - the HTTP server: `watchStreams(fn)` for open SSE streams.
+ * - the HTTP server: `watchStreams(fn)` for open SSE streams;
+ * - the settlement bridge's seq tracker: `watchSequences(tracker)` (totals at
+ *   scrape; the admin view reads each device's record through `deviceSequence`).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { reasonCodes } from '../protocol/index.ts';
 import { finalStates, journalStates } from '../settlement-core/index.ts';
 import type { SettlementCore } from '../settlement-core/index.ts';
+import type { DeviceSequenceView, SequenceTotals } from './bridge/sequence-tracker.ts';
+
+/** Per-device seq tracking (the bridge's SequenceTracker). */
+export interface SequenceSource {
+  totals(): SequenceTotals;
+  view(deviceId: string): DeviceSequenceView | undefined;
+}
 
 export interface MetricsOptions {
   /** Open device connections, from the broker; may also be set later with setConnections. */
@@ -32,6 +41,7 @@ export type AclAction = 'connect' | 'publish' | 'subscribe';
 /** Non-final journal states: the backlog the engine still has to drive forward. */
 const backlogStates = journalStates.filter((s) => !finalStates.has(s));
 const knownReasons: ReadonlySet<string> = new Set(reasonCodes);
+const emptyTotals: SequenceTotals = { devices: 0, gaps: 0, missing: 0, outOfOrder: 0, duplicates: 0, resends: 0, unsequenced: 0, evicted: 0 };
 /** Any reason outside the protocol's codes is counted as this, so a label's values stay a small fixed set. */
 const otherReason = 'other';
 
@@ -46,12 +56,20 @@ export const metricNames = {
   aclBreaches: 'tapsettle_acl_breaches_total',
   rejected: 'tapsettle_rejected_messages_total',
   streams: 'tapsettle_result_streams',
+  seqDevices: 'tapsettle_device_seq_tracked_devices',
+  seqGaps: 'tapsettle_device_seq_gaps_total',
+  seqMissing: 'tapsettle_device_seq_missing',
+  seqOutOfOrder: 'tapsettle_device_seq_out_of_order_total',
+  seqDuplicates: 'tapsettle_device_seq_duplicates_total',
+  seqResends: 'tapsettle_device_seq_resends_total',
+  seqUnsequenced: 'tapsettle_device_seq_unsequenced_total',
 } as const;
 
 export class GatewayMetrics {
   readonly registry = new Registry();
   private connections: (() => number) | null;
   private streams: (() => number) | null = null;
+  private sequences: SequenceSource | null = null;
   private core: SettlementCore | null = null;
   private backlogCache: { at: number; counts: Record<string, number> } | null = null;
   private readonly backlogCacheMs: number;
@@ -84,6 +102,7 @@ export class GatewayMetrics {
     this.batchSeconds = new Histogram({ name: metricNames.batchSeconds, help: 'Duration of a group-commit batch\'s transaction', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers });
     this.aclBreaches = new Counter({ name: metricNames.aclBreaches, help: 'Connections, publishes and subscriptions the broker refused', labelNames: ['action'], registers });
     this.rejected = new Counter({ name: metricNames.rejected, help: 'Messages dropped unanswered or refused, by reason code', labelNames: ['reason'], registers });
+    this.sequenceMetrics(registers);
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'tapsettle_' });
   }
 
@@ -112,6 +131,40 @@ export class GatewayMetrics {
 
   watchStreams(fn: () => number): void {
     this.streams = fn;
+  }
+
+  /** The per-device seq counts come from this tracker (the settlement bridge's). */
+  watchSequences(source: SequenceSource): void {
+    this.sequences = source;
+  }
+
+  /** One device's seq record, for the admin view; undefined before its first sequenced message. */
+  deviceSequence(deviceId: string): DeviceSequenceView | undefined {
+    return this.sequences?.view(deviceId);
+  }
+
+  /** The tracker's totals, read at scrape: counters are set to them (they only grow), gauges too. No per-device label: 10,000 devices. */
+  private sequenceMetrics(registers: Registry[]): void {
+    const totals = (): SequenceTotals | null => this.sequences?.totals() ?? null;
+    const gauge = (name: string, help: string, pick: (t: SequenceTotals) => number): void => {
+      const g: Gauge = new Gauge({ name, help, registers, collect: (): void => g.set(pick(totals() ?? emptyTotals)) });
+    };
+    const counter = (name: string, help: string, pick: (t: SequenceTotals) => number): void => {
+      const c: Counter = new Counter({
+        name, help, registers,
+        collect: (): void => {
+          c.reset();
+          c.inc(pick(totals() ?? emptyTotals));
+        },
+      });
+    };
+    gauge(metricNames.seqDevices, 'Devices whose seq is tracked since the gateway started', (t) => t.devices);
+    counter(metricNames.seqGaps, 'Seq numbers devices skipped (all devices)', (t) => t.gaps);
+    gauge(metricNames.seqMissing, 'Skipped seq numbers that have not arrived (all devices)', (t) => t.missing);
+    counter(metricNames.seqOutOfOrder, 'Seq numbers that arrived after a higher one (all devices)', (t) => t.outOfOrder);
+    counter(metricNames.seqDuplicates, 'Messages whose seq was already used by another message, or too old to tell (all devices)', (t) => t.duplicates);
+    counter(metricNames.seqResends, 'Resends of a message already seen with the same seq (all devices)', (t) => t.resends);
+    counter(metricNames.seqUnsequenced, 'Messages without a seq, such as last wills (all devices)', (t) => t.unsequenced);
   }
 
   /** The journal backlog and queue depth come from this core. */

@@ -8,14 +8,23 @@
  * The bridge never acts on a message before the core has made its decision
  * durable; the core answers redeliveries from the journal, so a device that
  * heard nothing simply publishes the same request again.
+ *
+ * It also watches every device's `seq` (settle, outcome, state, event) in
+ * arrival order, for gaps, duplicates and resends (sequence-tracker.ts).
  */
 import { topics } from '../../protocol/index.ts';
 import type { SettleResult } from '../../protocol/index.ts';
 import type { SettlementCore } from '../../settlement-core/index.ts';
+import { SequenceTracker, sequenceFields } from './sequence-tracker.ts';
+import type { SequenceLimits } from './sequence-tracker.ts';
+
+/** The channels on which devices send seq-numbered bodies. */
+const sequencedChannels = ['settle', 'outcome', 'state', 'event'] as const;
+type SequencedChannel = (typeof sequencedChannels)[number];
 
 /** What the bridge needs of the broker. */
 export interface BridgeBroker {
-  onMessage(channel: 'settle' | 'outcome', handler: (deviceId: string, payload: Buffer) => void): () => void;
+  onMessage(channel: SequencedChannel, handler: (deviceId: string, payload: Buffer) => void): () => void;
   publish(topic: string, payload: string | Buffer, options: { qos: 0 | 1; retain: boolean }): Promise<void>;
 }
 
@@ -46,20 +55,36 @@ export interface BridgeOptions {
   log: BridgeLogger;
   /** Told of every answer: `status` is approved/declined/outcome-ack status, or `dropped`. */
   observe?: (event: { channel: 'settle' | 'outcome'; status: string; reason?: string; ms: number }) => void;
+  /** Bounds of the per-device seq tracking. */
+  sequenceLimits?: Partial<SequenceLimits>;
 }
 
 export class SettlementBridge {
   readonly stats: BridgeStats = { settles: 0, outcomes: 0, dropped: 0, overloaded: 0, failures: 0 };
+  /** Per-device seq tracking since this bridge started (the baseline after a gateway restart). */
+  readonly sequences: SequenceTracker;
   private unsubscribe: (() => void)[] = [];
 
-  constructor(private readonly options: BridgeOptions) {}
+  constructor(private readonly options: BridgeOptions) {
+    this.sequences = new SequenceTracker(options.sequenceLimits);
+  }
 
   start(): void {
     const { broker } = this.options;
-    this.unsubscribe.push(
-      broker.onMessage('settle', (deviceId, payload) => void this.onSettle(deviceId, payload)),
-      broker.onMessage('outcome', (deviceId, payload) => void this.onOutcome(deviceId, payload)),
-    );
+    // Seqs are looked at first, synchronously, so they are judged in the order the broker delivered them.
+    const tracked = (handle: (deviceId: string, payload: Buffer) => void) => (deviceId: string, payload: Buffer) => {
+      const { seq, requestId } = sequenceFields(payload);
+      this.sequences.observe(deviceId, seq, requestId);
+      handle(deviceId, payload);
+    };
+    const ignore = (): void => undefined;
+    const handlers: Record<SequencedChannel, (deviceId: string, payload: Buffer) => void> = {
+      settle: (deviceId, payload) => void this.onSettle(deviceId, payload),
+      outcome: (deviceId, payload) => void this.onOutcome(deviceId, payload),
+      state: ignore,
+      event: ignore,
+    };
+    for (const channel of sequencedChannels) this.unsubscribe.push(broker.onMessage(channel, tracked(handlers[channel])));
   }
 
   stop(): void {

@@ -1,6 +1,6 @@
 /**
  * Admin HTTP (issue 3, item 5): liveness, readiness, Prometheus metrics and
- * the device list with who is online. `/healthz` and `/readyz` are open (a
+ * the device list with who is online and each device's seq record (issue 5). `/healthz` and `/readyz` are open (a
  * load balancer calls them); `/metrics` and `/v1/devices` need the admin
  * token when one is configured, because the wallet API may share the port
  * with the internet.
@@ -80,9 +80,9 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
     const devices = [
       ...registered.map((d) => {
         const p = presence.get(d.id);
-        return { id: d.id, kind: d.kind, merchant: d.merchant, status: d.status, registered: true, presence: p?.status ?? 'offline', since: p?.since ?? null };
+        return { id: d.id, kind: d.kind, merchant: d.merchant, status: d.status, registered: true, presence: p?.status ?? 'offline', since: p?.since ?? null, seq: metrics.deviceSequence(d.id) ?? null };
       }),
-      ...[...presence].filter(([id]) => !known.has(id)).map(([id, p]) => ({ id, registered: false, presence: p.status, since: p.since })),
+      ...[...presence].filter(([id]) => !known.has(id)).map(([id, p]) => ({ id, registered: false, presence: p.status, since: p.since, seq: metrics.deviceSequence(id) ?? null })),
     ];
     return reply.header('cache-control', 'no-store').send({ devices, online: devices.filter((d) => d.presence === 'online').length });
   });

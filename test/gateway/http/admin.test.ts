@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRequest, settleOk } from '../../settlement-core/fixtures.ts';
 import { GatewayMetrics, metricNames } from '../../../gateway/metrics.ts';
+import { SequenceTracker } from '../../../gateway/bridge/sequence-tracker.ts';
 import { errorCodeOf, post, startHarness } from './harness.ts';
 import type { Harness } from './harness.ts';
 
@@ -87,8 +88,24 @@ describe('admin HTTP', () => {
     expect(online.online).toBe(1);
     expect(online.devices).toEqual([
       expect.objectContaining({ id: 'vm-1', registered: true, presence: 'online', since: 1234 }),
-      { id: 'stray-9', registered: false, presence: 'offline', since: 99 },
+      { id: 'stray-9', registered: false, presence: 'offline', since: 99, seq: null },
     ]);
+    expect(online.devices[0]).toMatchObject({ seq: null });
+  });
+
+  it('/v1/devices and /metrics show the seq tracking: each device\'s record, totals only in Prometheus', async () => {
+    const tracker = new SequenceTracker({}, () => 77);
+    h.metrics.watchSequences(tracker);
+    tracker.observe('vm-1', 3, 'a');
+    tracker.observe('vm-1', 6, 'b');
+    tracker.observe('vm-1', 6, 'b');
+    const body = (await (await admin('/v1/devices')).json()) as { devices: { id: string; seq: unknown }[] };
+    expect(body.devices.find((d) => d.id === 'vm-1')?.seq).toEqual({ lastSeq: 6, baselineSeq: 3, gaps: 2, missing: 2, outOfOrder: 0, duplicates: 0, resends: 1, unsequenced: 0, since: 77, lastAt: 77 });
+    const text = await (await admin('/metrics')).text();
+    expect(text).toContain(`${metricNames.seqGaps} 2`);
+    expect(text).toContain(`${metricNames.seqResends} 1`);
+    expect(text).toContain(`${metricNames.seqDevices} 1`);
+    expect(text).not.toMatch(/tapsettle_device_seq_\w+\{/);
   });
 
   it('/readyz is 200 while the core\'s store answers and 503 once it is closed', async () => {
