@@ -19,7 +19,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { SettlementCore } from '../../settlement-core/index.ts';
 import { scrubDigits } from '../../settlement-core/cards/index.ts';
 import { HttpError, errorBody } from '../http/errors.ts';
-import { EmptyQuery, WalletParams, parseWith } from '../http/schemas.ts';
+import { EmptyQuery, WalletParams, parseJsonBody, parseWith } from '../http/schemas.ts';
 import { authenticate, queryParams } from '../http/wallet-proof.ts';
 import type { CardProcessor } from './card-processor.ts';
 import { CardAuthorizationBody } from './schemas.ts';
@@ -39,21 +39,14 @@ const sendCardError = (reply: FastifyReply, code: keyof typeof cardRouteErrors, 
   return reply.code(cardRouteErrors[code]).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(errorBody(code, message));
 };
 
-/** The body from raw bytes; a refusal says which field and which rule, never the value sent. */
+/** The body from raw bytes; a refusal says which field and which rule, and any digits of the value sent are scrubbed. */
 function parseBody(raw: unknown): CardAuthorizationBody {
-  if (!Buffer.isBuffer(raw)) throw new HttpError('TS_ERR_MALFORMED_JSON', 'expected a card authorization with content-type application/json');
-  let value: unknown;
   try {
-    value = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new HttpError('TS_ERR_MALFORMED_JSON', 'the body is not valid JSON');
+    return parseJsonBody(raw, CardAuthorizationBody);
+  } catch (err) {
+    if (err instanceof HttpError) throw new HttpError(err.code, scrubDigits(err.message));
+    throw err;
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError('TS_ERR_MALFORMED_JSON', 'the body must be one JSON object');
-  const parsed = CardAuthorizationBody.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const where = issue && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
-  throw new HttpError('TS_ERR_INVALID_BODY', scrubDigits(`${where}${issue?.message ?? 'invalid'}`).slice(0, 300));
 }
 
 const isSqliteError = (err: unknown): boolean => err instanceof Error && err.name === 'SqliteError';

@@ -4,19 +4,10 @@
  */
 import { z } from 'zod';
 import { AccountId, Money, UuidV7 } from '../../protocol/index.ts';
-import { CardData, MerchantCategory, Pin } from '../../protocol/card-data.ts';
-import { ResponseCodeSchema } from '../../settlement-core/cards/wire.ts';
+import { AuthorizationRequest, ResponseCodeSchema } from '../../settlement-core/cards/wire.ts';
 
-export const CardAuthorizationBody = z.strictObject({
-  /** A UUIDv7 the phone chooses once per payment and keeps on every resend. */
-  authorizationId: UuidV7,
-  card: CardData,
-  pin: Pin.optional(),
-  amount: Money,
-  /** The merchant's account (the shop, the machine's operator). */
-  merchant: AccountId,
-  mcc: MerchantCategory,
-});
+/** What the issuer is asked, without its wire version: the authorizationId is a UUIDv7 the phone chooses once per payment and keeps on every resend. */
+export const CardAuthorizationBody = AuthorizationRequest.omit({ v: true });
 export type CardAuthorizationBody = z.infer<typeof CardAuthorizationBody>;
 
 export const CardAuthorizationResult = z.strictObject({

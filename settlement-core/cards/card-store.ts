@@ -66,19 +66,8 @@ const AddCardInput = z.strictObject({
 export type AddCardInput = z.input<typeof AddCardInput>;
 
 /** A card as the issuer's operator sees it: never the number. */
-export interface CardView {
-  token: string;
+export interface CardView extends CardRecord {
   masked: string;
-  last4: string;
-  expiry: string;
-  currency: string;
-  authLimitMinor: number;
-  openToBuyMinor: number;
-  pinAboveMinor: number | null;
-  hasPin: boolean;
-  status: CardStatus;
-  permittedMccs: string[] | null;
-  badTries: number;
 }
 
 export type AuthorizeOutcome =
@@ -327,8 +316,5 @@ function toRecord(row: CardRow): CardRecord {
 
 function toView(row: CardRow): CardView {
   const r = toRecord(row);
-  return {
-    token: r.token, masked: maskPan(r.last4), last4: r.last4, expiry: r.expiry, currency: r.currency, authLimitMinor: r.authLimitMinor,
-    openToBuyMinor: r.openToBuyMinor, pinAboveMinor: r.pinAboveMinor, hasPin: r.hasPin, status: r.status, permittedMccs: r.permittedMccs === null ? null : [...r.permittedMccs], badTries: r.badTries,
-  };
+  return { ...r, masked: maskPan(r.last4), permittedMccs: r.permittedMccs === null ? null : [...r.permittedMccs] };
 }
