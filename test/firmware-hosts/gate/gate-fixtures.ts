@@ -76,7 +76,7 @@ const phones = new WeakMap<TestStation, Map<string, Promise<SimulatedPhone>>>();
 /** One simulated phone per demo wallet and station: a second phone of the same wallet would reuse its counters. */
 export function phoneOf(station: TestStation, name: string): Promise<SimulatedPhone> {
   let byName = phones.get(station);
-  if (!byName) phones.set(station, (byName = new Map()));
+  if (!byName) phones.set(station, (byName = new Map<string, Promise<SimulatedPhone>>()));
   let p = byName.get(name);
   if (!p) byName.set(name, (p = station.phone(name)));
   return p;
