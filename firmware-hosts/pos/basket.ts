@@ -76,7 +76,8 @@ export class Basket {
     if (this.totalMinor + line.unitMinor * line.quantity > this.settings.saleMinorMax) {
       return new PosError('TS_ERR_POS_TOTAL_TOO_HIGH', `the sale would exceed ${this.settings.saleMinorMax} minor units`);
     }
-    const same = line.article === this.settings.amountArticle ? undefined : this.items.find((l) => l.article === line.article);
+    // Same article at the same price only: a catalog update mid-sale makes a new line, never a repriced one.
+    const same = line.article === this.settings.amountArticle ? undefined : this.items.find((l) => l.article === line.article && l.unitMinor === line.unitMinor);
     if (same !== undefined && same.quantity + line.quantity <= limits.quantityMax) {
       same.quantity += line.quantity;
       return null;

@@ -130,7 +130,7 @@ describe('purchase terminal', () => {
       v: 1, type: 'result', requestId: request.requestId, sentAt: Date.now(), deviceId: 'pos-1', status: 'approved',
       amount: { minor: 100, currency: 'EUR' }, tag: 'ab'.repeat(32),
     };
-    await station.gw.broker.publish(topics.result('pos-1'), JSON.stringify(forged), { qos: 1 });
+    await station.gw.broker.publish(topics.result('pos-1'), JSON.stringify(forged), { qos: 1, retain: false });
     await eventually('terminal back at idle', () => h.program.machine.state === 'idle');
     h.sim.chip!.field.remove(cleo);
     expect(h.host.link.stats.rejected['bad-tag']).toBe(1);
