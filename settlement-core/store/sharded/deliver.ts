@@ -1,0 +1,138 @@
+/**
+ * The second leg of a movement between servers (claim 24's deposit on the
+ * payee's server; an integration's credit to a hot account's main file):
+ * position toward the sending server → the receiving account. A credit is
+ * idempotent — its reference is the send's, and a server holds each
+ * reference once — so it can be delivered again after any crash.
+ *
+ * Recovery: for every pair of servers the two positions sum to what was sent
+ * and not yet credited (zero when nothing is in flight, since a send always
+ * commits before its credit). When the sum is not zero, the sends are
+ * walked newest first until the missing credits add up to it, and those are
+ * delivered.
+ */
+import { invariant } from '../../errors.ts';
+import type { NewTransfer, Transfer } from '../../model.ts';
+import type { LedgerStore } from '../ledger-store.ts';
+import { parseLegReference, positionAccountId } from './ids.ts';
+import type { Credit } from './plan.ts';
+
+/** Send lines read per page while looking for undelivered credits. */
+const reconcilePageRows = 1000;
+/** Sends examined per pair before recovery gives up: in-flight sends are the last batch's, so far fewer are ever needed. */
+export const reconcileScanMax = 1_000_000;
+
+/** Delivers credits: one unit of work per receiving server, the servers at once. Credits already there are skipped. */
+export async function deliverCredits(servers: readonly LedgerStore[], credits: readonly Credit[]): Promise<number> {
+  const byServer = new Map<number, NewTransfer[]>();
+  for (const c of credits) {
+    if (!byServer.has(c.server)) byServer.set(c.server, []);
+    byServer.get(c.server)!.push(c.transfer);
+  }
+  const counts = await Promise.all([...byServer].map(([s, transfers]) => servers[s]!.transaction(async (tx) => {
+    const fresh: NewTransfer[] = [];
+    for (const t of transfers) {
+      invariant(t.reference !== null, 'a credit without a reference cannot be delivered idempotently');
+      if (!(await tx.transferByReference(t.reference))) fresh.push(t);
+    }
+    if (fresh.length === 0) return 0;
+    const ids = [...new Set(fresh.flatMap((t) => [t.from, t.to]))];
+    const accounts = await tx.getAccounts(ids);
+    const balance = new Map<string, number>();
+    for (const id of ids) {
+      const a = accounts.get(id);
+      invariant(a !== undefined, () => `credit to or from ${id}, which has no file on server ${s}`);
+      balance.set(id, a.balance);
+    }
+    const before = new Map(balance);
+    const rows = fresh.map((t) => {
+      const from = balance.get(t.from)! - t.amount;
+      const to = balance.get(t.to)! + t.amount;
+      balance.set(t.from, from);
+      balance.set(t.to, to);
+      return { ...t, fromBalanceAfter: from, toBalanceAfter: to };
+    });
+    const balances = ids.filter((id) => balance.get(id) !== before.get(id)).map((id) => ({ id, before: before.get(id)!, after: balance.get(id)! }));
+    await tx.apply({ journalInserts: [], journalUpdates: [], transfers: rows, balances });
+    return fresh.length;
+  })));
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/** Does `server` hold a transfer with this reference? One read-only look inside a unit of work. */
+function referencesHeld(store: LedgerStore, references: readonly string[]): Promise<Set<string>> {
+  return store.transaction(async (tx) => {
+    const out = new Set<string>();
+    for (const r of references) if (await tx.transferByReference(r)) out.add(r);
+    return out;
+  });
+}
+
+async function transferAt(store: LedgerStore, localId: number): Promise<Transfer> {
+  const [t] = await store.scanTransfers(localId - 1, 1);
+  invariant(t !== undefined && t.id === localId, () => `transfer ${localId} vanished`);
+  return t;
+}
+
+/** The credit that answers a send from `from` to `to`. */
+export function creditFor(send: Transfer, from: number, to: number, clearingId: string): Credit {
+  const leg = parseLegReference(send.reference);
+  invariant(leg !== null, () => `send ${send.id} has no leg reference`);
+  const { id: _id, ...rest } = send;
+  return { server: to, transfer: { ...rest, from: positionAccountId(from, clearingId), to: leg.target } };
+}
+
+/** Pages through the sends from one server toward another (one currency), newest first, keeping those whose credit is missing. */
+class SendPager {
+  private before: number | undefined;
+  private scanned = 0;
+  done = false;
+
+  constructor(private readonly servers: readonly LedgerStore[], private readonly from: number, private readonly to: number, private readonly clearingId: string) {}
+
+  async next(): Promise<Credit[]> {
+    const store = this.servers[this.from]!;
+    const lines = await store.statement(positionAccountId(this.to, this.clearingId), { limit: reconcilePageRows, ...(this.before !== undefined ? { beforeTransferId: this.before } : {}) });
+    const sends = await Promise.all(lines.filter((l) => l.amount > 0).map((l) => transferAt(store, l.transferId)));
+    const held = await referencesHeld(this.servers[this.to]!, sends.map((t) => t.reference!));
+    this.scanned += lines.length;
+    this.done = lines.length < reconcilePageRows || this.scanned >= reconcileScanMax;
+    if (lines.length > 0) this.before = lines[lines.length - 1]!.transferId;
+    return sends.filter((t) => !held.has(t.reference!)).map((t) => creditFor(t, this.from, this.to, this.clearingId));
+  }
+}
+
+/**
+ * Finds and delivers every credit missing between any two servers. Returns
+ * how many were delivered. A pair whose positions cannot be explained is an
+ * InvariantError: money would otherwise be lost.
+ */
+export async function reconcile(servers: readonly LedgerStore[], clearingIds: Iterable<string>): Promise<number> {
+  const credits: Credit[] = [];
+  for (const clearingId of clearingIds) {
+    for (let a = 0; a < servers.length; a += 1) {
+      for (let b = a + 1; b < servers.length; b += 1) {
+        const ab = (await servers[a]!.getAccount(positionAccountId(b, clearingId)))?.balance ?? 0;
+        const ba = (await servers[b]!.getAccount(positionAccountId(a, clearingId)))?.balance ?? 0;
+        const owed = ab + ba;
+        if (owed === 0) continue;
+        invariant(owed > 0, () => `servers ${a} and ${b} hold ${owed} more credits than sends (${clearingId})`);
+        // The owed sum may be split between the two directions: walk both, newest first, until it is explained.
+        const pagers = [new SendPager(servers, a, b, clearingId), new SendPager(servers, b, a, clearingId)];
+        let found = 0;
+        while (found < owed && pagers.some((p) => !p.done)) {
+          for (const p of pagers) {
+            if (p.done) continue;
+            for (const c of await p.next()) {
+              credits.push(c);
+              found += c.transfer.amount;
+            }
+          }
+        }
+        // More than owed is possible only if another process sent meanwhile; delivering those too is harmless (idempotent).
+        invariant(found >= owed, () => `servers ${a} and ${b}: ${owed} in flight, found ${found} in sends without credits (${clearingId})`);
+      }
+    }
+  }
+  return credits.length === 0 ? 0 : deliverCredits(servers, credits);
+}
