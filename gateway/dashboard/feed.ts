@@ -1,13 +1,15 @@
 /**
  * The dashboard's model: every device with its presence and last state, the
- * last settlements, recent device events and the station's phones. It is fed
- * decoded messages (sources.ts) and never acts straight from one: changes are
- * marked and sent to the streams in one batch every `flushMs`. Journal reads
- * that add the wallet and article to a settlement row happen only then, and
- * only for rows being sent, so a busy gateway pays for them at most
- * `settlementsMax` times per flush, and not at all while nobody watches.
+ * last settlements, recent device events and the station's phones. Messages
+ * arrive raw in the intake (intake.ts) and are decoded only when someone
+ * looks: every `flushMs` while a stream is open, and for a snapshot. Changes
+ * go to the streams in one batch per flush. Journal reads that add the
+ * wallet and article to a settlement row happen then too, only for rows
+ * being sent, so a busy gateway pays for them at most `settlementsMax` times
+ * per flush, and for nothing at all while nobody watches.
  */
 import type { DeviceEvent, DeviceState, Outcome, OutcomeAck, SettleResult } from '../../protocol/index.ts';
+import { RawIntake, pushBounded } from './intake.ts';
 import type { DashboardLimits } from './limits.ts';
 import type { PhoneView, StationView } from './station-view.ts';
 import { deviceView, eventView, phoneView } from './views.ts';
@@ -31,6 +33,8 @@ export interface FeedOptions {
   station: StationView | null;
   /** The journal entry of a settlement, or null. */
   lookup: (deviceId: string, requestId: string) => Promise<JournalFacts | null>;
+  /** The broker's availability view, read every `reconcileMs` while someone watches and for each snapshot. */
+  presence?: () => ReadonlyMap<string, PresenceEntry>;
   now?: () => number;
   /** A failure that must not stop the feed (a station that throws, a store read that fails). */
   onError?: (err: unknown, what: string) => void;
@@ -39,7 +43,10 @@ export interface FeedOptions {
 type Row = SettlementView & { enriched: boolean };
 
 export class DashboardFeed {
+  /** Raw messages from the broker, decoded at the next flush or snapshot. */
+  readonly intake: RawIntake;
   private readonly limits: DashboardLimits;
+  private presenceReadAt = -Infinity;
   private readonly now: () => number;
   private readonly devices = new Map<string, DeviceRecord>();
   private devicesHidden = 0;
@@ -59,6 +66,7 @@ export class DashboardFeed {
   constructor(private readonly options: FeedOptions) {
     this.limits = options.limits;
     this.now = options.now ?? Date.now;
+    this.intake = new RawIntake(this.limits);
   }
 
   get hasStation(): boolean {
@@ -182,6 +190,7 @@ export class DashboardFeed {
   }
 
   async snapshot(): Promise<DashboardSnapshot> {
+    this.takeIn(true);
     if (this.stationDirty) this.readStation();
     const rows = [...this.rows.values()];
     await this.enrich(rows);
@@ -201,6 +210,7 @@ export class DashboardFeed {
     if (this.flushing) return;
     this.flushing = true;
     try {
+      if (this.listeners.size > 0) this.takeIn(false);
       if (this.stationDirty) this.readStation();
       if (this.dirtyDevices.size === 0 && this.dirtyRows.size === 0 && this.newEvents.length === 0 && !this.phonesChanged && !this.hiddenChanged) return;
       const deviceIds = this.dirtyDevices;
@@ -231,6 +241,19 @@ export class DashboardFeed {
       }
     } finally {
       this.flushing = false;
+    }
+  }
+
+  /** Decodes what the intake holds and, when due (or `now`), re-reads the broker's presence view. */
+  private takeIn(presenceNow: boolean): void {
+    this.intake.drain(this);
+    const presence = this.options.presence;
+    if (presence === undefined || (!presenceNow && this.now() - this.presenceReadAt < this.limits.reconcileMs)) return;
+    this.presenceReadAt = this.now();
+    try {
+      this.applyPresence(presence());
+    } catch (err) {
+      this.options.onError?.(err, 'presence view');
     }
   }
 
@@ -280,11 +303,6 @@ export class DashboardFeed {
       }));
     }
   }
-}
-
-function pushBounded<T>(list: T[], item: T, max: number): void {
-  list.push(item);
-  if (list.length > max) list.splice(0, list.length - max);
 }
 
 function publicRow(row: Row): SettlementView {

@@ -55,7 +55,7 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): Da
   const log = deps.log ?? app.log;
   const station = deps.station ?? null;
   const feed = new DashboardFeed({
-    limits, station, lookup: journalLookup(deps.core),
+    limits, station, lookup: journalLookup(deps.core), presence: () => deps.broker.online(),
     onError: (err, what) => log.warn({ err: err instanceof Error ? err.message : String(err), what }, 'dashboard feed'),
   });
   const streams = new DashboardStreams(feed, limits, log);

@@ -1,15 +1,15 @@
 /**
  * Feeds the dashboard from the running gateway: device `state`, `event` and
- * `outcome` messages (GatewayBroker.onMessage, decoded with protocol's
- * never-throwing decoder; anything that does not decode is ignored), the
- * broker's availability view every `reconcileMs`, the registry's devices
- * once, and the results the gateway itself publishes on
- * `tapsettle/v1/dev/+/result`. Every settle answer goes out there — the
- * bridge's for MQTT settles and the wallet API's for claim-9 settles — so
- * that one place sees them all without touching either path.
+ * `outcome` messages (GatewayBroker.onMessage), the registry's devices once,
+ * and the results the gateway itself publishes on `tapsettle/v1/dev/+/result`.
+ * Every settle answer goes out there — the bridge's for MQTT settles and the
+ * wallet API's for claim-9 settles — so that one place sees them all without
+ * touching either path. Messages go into the feed's intake raw; the feed
+ * decodes them with protocol's never-throwing decoder when someone looks.
+ * The broker's availability view is read by the feed itself (`presence`).
  */
 import type { AedesPublishPacket, Client } from 'aedes';
-import { decodeMessage, parseDeviceTopic } from '../../protocol/index.ts';
+import { parseDeviceTopic } from '../../protocol/index.ts';
 import type { SettlementCore } from '../../settlement-core/index.ts';
 import type { GatewayBroker } from '../broker/broker.ts';
 import { toBuffer } from '../broker/message-router.ts';
@@ -35,19 +35,11 @@ export function connectGatewaySources(
   deps: { broker: GatewayBroker; core: SettlementCore; station: StationView | null; limits: DashboardLimits; log: SourceLog },
 ): () => void {
   const { broker, limits, log } = deps;
+  const { intake } = feed;
   const offs: (() => void)[] = [
-    broker.onMessage('state', (deviceId, payload) => {
-      const d = decodeMessage('state', payload);
-      if (d.ok && d.value.deviceId === deviceId) feed.applyState(d.value);
-    }),
-    broker.onMessage('event', (deviceId, payload) => {
-      const d = decodeMessage('event', payload);
-      if (d.ok && d.value.deviceId === deviceId) feed.applyEvent(d.value);
-    }),
-    broker.onMessage('outcome', (deviceId, payload) => {
-      const d = decodeMessage('outcome', payload);
-      if (d.ok && d.value.deviceId === deviceId) feed.applyOutcome(d.value);
-    }),
+    broker.onMessage('state', (deviceId, payload) => intake.state(deviceId, payload)),
+    broker.onMessage('event', (deviceId, payload) => intake.event(deviceId, payload)),
+    broker.onMessage('outcome', (deviceId, payload) => intake.outcome(deviceId, payload)),
   ];
 
   const onPublish = (packet: AedesPublishPacket, client: Client | null): void => {
@@ -55,14 +47,7 @@ export function connectGatewaySources(
     const topic = parseDeviceTopic(packet.topic);
     if (topic === null || topic.channel !== 'result') return;
     try {
-      const payload = toBuffer(packet.payload);
-      const result = decodeMessage('result', payload);
-      if (result.ok) {
-        if (result.value.deviceId === topic.deviceId) feed.applyResult(result.value);
-        return;
-      }
-      const ack = decodeMessage('outcome-ack', payload);
-      if (ack.ok && ack.value.deviceId === topic.deviceId) feed.applyOutcomeAck(ack.value);
+      intake.result(topic.deviceId, toBuffer(packet.payload));
     } catch (err) {
       // Never into Aedes' publish pipeline.
       log.warn({ err }, 'dashboard could not take a result');
@@ -70,12 +55,6 @@ export function connectGatewaySources(
   };
   broker.aedes.on('publish', onPublish);
   offs.push(() => void broker.aedes.removeListener('publish', onPublish));
-
-  const reconcile = (): void => feed.applyPresence(broker.online());
-  reconcile();
-  const timer = setInterval(reconcile, limits.reconcileMs);
-  timer.unref();
-  offs.push(() => clearInterval(timer));
 
   deps.core.store.listDevices().then(
     (devices) => feed.addRegistered(devices.slice(0, limits.devicesMax)),

@@ -166,3 +166,56 @@ describe('dashboard limits', () => {
     expect(resolveDashboardLimits({ settlementsMax: 7 }).settlementsMax).toBe(7);
   });
 });
+
+describe('dashboard intake', () => {
+  const raw = (m: object) => Buffer.from(JSON.stringify(m));
+
+  it('keeps messages raw until someone looks, then decodes only the newest', async () => {
+    const { feed, updates } = feedWith({ settlementsMax: 2 });
+    const results = Array.from({ length: 5 }, (_, i) => resultMsg('vm-1', { minor: 100 + i }));
+    for (const r of results) feed.intake.result('vm-1', raw(r));
+    feed.intake.result('vm-1', raw(ackMsg('vm-1', results[4]!.requestId)));
+    feed.intake.outcome('vm-1', raw(outcomeMsg('vm-1', results[4]!.requestId, 'dispensed')));
+    feed.intake.state('gate-1', raw(stateMsg('gate-1', { machineState: 'idle' })));
+    feed.intake.state('gate-1', raw(stateMsg('gate-1', { machineState: 'open' })));
+    feed.intake.event('gate-1', raw(eventMsg('gate-1', 'tap')));
+    expect((await feed.snapshot()).settlements.map((s) => [s.amount?.minor, s.outcome])).toEqual([[104, 'dispensed'], [103, null]]);
+    await feed.flush();
+    const u = updates[0]!;
+    expect(u.devices.find((d) => d.id === 'gate-1')?.machineState).toBe('open');
+    expect(u.events.map((e) => e.kind)).toEqual(['tap']);
+    expect(feed.intake.invalid).toBe(0);
+  });
+
+  it('ignores and counts what does not decode or names another device than its topic', async () => {
+    const { feed } = feedWith();
+    feed.intake.state('gate-1', Buffer.from('{not json'));
+    feed.intake.state('gate-2', raw(stateMsg('gate-3')));
+    feed.intake.result('vm-1', raw({ ...resultMsg('vm-1'), extra: 1 }));
+    feed.intake.event('gate-1', Buffer.alloc(0));
+    const snap = await feed.snapshot();
+    expect(snap.devices).toEqual([]);
+    expect(snap.settlements).toEqual([]);
+    expect(feed.intake.invalid).toBe(4);
+  });
+
+  it('keeps at most one pending state per device and devicesMax devices', async () => {
+    const { feed } = feedWith({ devicesMax: 2 });
+    for (let i = 0; i < 5; i += 1) feed.intake.state(`dev-${i}`, raw(stateMsg(`dev-${i}`)));
+    expect((await feed.snapshot()).devices.map((d) => d.id)).toEqual(['dev-0', 'dev-1']);
+  });
+
+  it('reads the broker\'s presence view for a snapshot, and at most every reconcileMs while streaming', async () => {
+    let reads = 0;
+    let now = 0;
+    const { feed } = feedWith({ reconcileMs: 1000 }, { now: () => now, presence: () => (reads += 1, new Map([['gate-1', { status: 'online' as const, since: 1 }]])) });
+    await feed.flush();
+    await feed.flush();
+    expect(reads).toBe(1);
+    now = 1000;
+    await feed.flush();
+    expect(reads).toBe(2);
+    expect((await feed.snapshot()).devices.map((d) => d.presence)).toEqual(['online']);
+    expect(reads).toBe(3);
+  });
+});
