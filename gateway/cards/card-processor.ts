@@ -16,7 +16,9 @@ import { canonicalRequest } from '../../settlement-core/cards/wire.ts';
 import { CardAuthorizationLog } from './authorization-log.ts';
 import { IssuerClient } from './issuer-client.ts';
 import type { IssuerClientLimits } from './issuer-client.ts';
-import type { CardAuthorizationBody, CardAuthorizationResult } from './schemas.ts';
+import { CardAuthorizationResult } from './schemas.ts';
+import type { CardAuthorizationBody } from './schemas.ts';
+import { invariant } from '../../settlement-core/errors.ts';
 
 /** A pino-like logger: only what the processor calls. */
 export interface CardLogger {
@@ -74,7 +76,7 @@ export class CardProcessor {
       amountMinor: req.amount.minor, currency: req.amount.currency, merchant: req.merchant, mcc: req.mcc,
     });
     if (begun.kind === 'mismatch') return { kind: 'mismatch' };
-    if (begun.kind === 'final') return { kind: 'result', json: begun.json, result: JSON.parse(begun.json) as CardAuthorizationResult };
+    if (begun.kind === 'final') return { kind: 'result', json: begun.json, result: readBack(begun.json, body.authorizationId) };
     const answer = await this.client.authorize(req);
     if (answer.kind === 'busy') return { kind: 'busy' };
     if (answer.kind === 'mismatch') return { kind: 'mismatch' };
@@ -93,6 +95,13 @@ export class CardProcessor {
   close(): void {
     this.log.close();
   }
+}
+
+/** Assert on both sides of the disk: a stored answer is still a result, for its own id. */
+function readBack(json: string, authorizationId: string): CardAuthorizationResult {
+  const parsed = CardAuthorizationResult.safeParse(JSON.parse(json));
+  invariant(parsed.success && parsed.data.authorizationId === authorizationId, 'a logged card answer reads back as one, for its own id');
+  return parsed.data;
 }
 
 function fromIssuer(r: AuthorizationResponse, body: CardAuthorizationBody): CardAuthorizationResult {

@@ -1,6 +1,6 @@
 /** When the issuer is down, silent, busy or talks nonsense: 91 or 96 decided by the gateway, never a guess; a resend gets a real decision later. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CardAuthorizationResult } from '../../../gateway/cards/index.ts';
+import { CardAuthorizationResult, IssuerClient } from '../../../gateway/cards/index.ts';
 import { startIssuerHost } from '../../../settlement-core/cards/index.ts';
 import type { TestWallet } from '../../settlement-core/fixtures.ts';
 import { errorCodeOf } from '../http/harness.ts';
@@ -96,5 +96,14 @@ describe('bounded concurrency', () => {
     for (const a of answers) expect(CardAuthorizationResult.parse(a.body).responseCode).toBe('91');
     expect(f.peak()).toBeLessThanOrEqual(2);
     expect(h.processor.client.stats).toEqual({ inFlight: 0, waiting: 0 });
+  });
+});
+
+describe('the issuer client checks its options', () => {
+  it('refuses a URL that is not http(s), an empty token and a limit below 1, naming which', () => {
+    expect(() => new IssuerClient({ url: 'ftp://127.0.0.1/', acquirerToken: 't' })).toThrow(/issuer url/);
+    expect(() => new IssuerClient({ url: 'not a url', acquirerToken: 't' })).toThrow(/issuer url/);
+    expect(() => new IssuerClient({ url: 'http://127.0.0.1:1', acquirerToken: '' })).toThrow(/acquirerToken/);
+    expect(() => new IssuerClient({ url: 'http://127.0.0.1:1', acquirerToken: 't', limits: { concurrentMax: 0 } })).toThrow(/concurrentMax/);
   });
 });

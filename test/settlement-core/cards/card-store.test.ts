@@ -1,4 +1,5 @@
 /** The issuer's card table and its decisions: every response code, idempotency, durability, the wrong-verification limit, no card data at rest. */
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../../protocol/index.ts';
 import { AuthorizationResponse, CardError, CardStore } from '../../../settlement-core/cards/index.ts';
@@ -114,6 +115,16 @@ describe('idempotency by authorization id', () => {
 });
 
 describe('the card table', () => {
+  it('is a WAL database of its own', () => {
+    const db = new Database(path(), { readonly: true });
+    try {
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(db.pragma('user_version', { simple: true })).toBe(1);
+    } finally {
+      db.close();
+    }
+  });
+
   it('refuses to open with another pepper', () => {
     store.close();
     expect(() => new CardStore({ path: path(), pepper: Buffer.alloc(32, 1) })).toThrow(expect.objectContaining({ code: 'TS_ERR_CARD_PEPPER' }));
