@@ -165,7 +165,15 @@ export class VendingProgram implements HostProgram {
       const code = await this.inbox.next(idlePollMs);
       this.inbox.accept(false);
       if (code === null || !this.running) continue;
-      await this.sell(code);
+      try {
+        await this.sell(code);
+      } catch (err) {
+        // A reader or keypad fault ends this sale (relays at rest, nothing settled unless a result came); a bug stops the loop.
+        if (errorCode(err) === 'TS_ERR_MACHINE_TRANSITION') throw err;
+        this.ctx.log.error({ err, slot: code }, 'sale ended by an error');
+        this.ctx.link.event('error', `sale of ${code} ended: ${errorCode(err)}`);
+        await releaseQuietly(this.nfc);
+      }
       if (this.machine.state !== 'idle') this.machine.to('idle');
       this.ctx.parts.display.show('Choose a slot.');
     }

@@ -48,7 +48,7 @@ export class SlotBook {
     return { ok: true, slot: code, relay: slot.relay, item };
   }
 
-  /** Records a vend; returns true when this failure disabled the slot. */
+  /** Records a vend: a drop resets the slot's failures; a failure counts, and `disabledNow` says it was the one that disabled the slot. */
   record(code: string, dispensed: boolean): { disabledNow: boolean; failures: number } {
     const slot = this.slots.get(code);
     if (slot === undefined) return { disabledNow: false, failures: 0 };
