@@ -6,6 +6,7 @@ import { kioskKind } from '../../../firmware-hosts/kiosk/kiosk.ts';
 import type { KioskProgram } from '../../../firmware-hosts/kiosk/program.ts';
 import { DirectTransport } from '../../../sim/phone/direct-transport.ts';
 import type { SimulatedPhone } from '../../../sim/phone/phone.ts';
+import type { GatewayKeys } from '../../../gateway/gateway.ts';
 import { call, signed } from '../../gateway/http/harness.ts';
 import { eventually, ready, startTestHost, startTestStation } from '../harness.ts';
 import type { TestHost, TestStation } from '../harness.ts';
@@ -21,8 +22,9 @@ export const catalog: NonNullable<DeviceConfig['catalog']> = [
 
 export const issuerKeys = (pair: SigningKeyPair) => ({ issuer: [{ keyId: pair.keyId, publicKey: pair.publicKey }], gates: [] });
 
-export async function startKioskStation(issuer: SigningKeyPair = generateSigningKeyPair('issuer-kiosk-1'), options: { gatewayData?: string; mqttPort?: number } = {}): Promise<TestStation & { issuer: SigningKeyPair }> {
-  const station = await startTestStation({ ...options, keys: { ticketIssuer: issuer } });
+/** A station whose gateway signs tickets; `keys` (a restart on the same ledger) keeps the master keys of an earlier one. */
+export async function startKioskStation(issuer: SigningKeyPair = generateSigningKeyPair('issuer-kiosk-1'), options: { gatewayData?: string; mqttPort?: number; keys?: Partial<GatewayKeys> } = {}): Promise<TestStation & { issuer: SigningKeyPair }> {
+  const station = await startTestStation({ ...options, keys: { ...options.keys, ticketIssuer: issuer } });
   return Object.assign(station, { issuer });
 }
 
@@ -55,11 +57,11 @@ export async function ticketsOnPhone(phone: SimulatedPhone): Promise<Ticket[]> {
   return tickets;
 }
 
-/** The wallet API's list of a wallet's tickets, with the wallet's own proof. */
-export async function walletApiTickets(station: TestStation, name: string): Promise<Ticket[]> {
+/** The wallet API's list of a wallet's tickets, with the wallet's own proof (`via`: a gateway restarted on the same ledger). */
+export async function walletApiTickets(station: TestStation, name: string, via: TestStation = station): Promise<Ticket[]> {
   const w = station.demo.wallets.find((x) => x.name === name)!;
   const wallet = { walletId: w.walletId, walletKey: Buffer.from(w.walletKey, 'base64'), account: w.account, counter: 0 };
-  const r = await call(signed(station.gw.urls.http, wallet, 'GET', `/v1/wallets/${w.walletId}/tickets`));
+  const r = await call(signed(via.gw.urls.http, wallet, 'GET', `/v1/wallets/${w.walletId}/tickets`));
   if (r.status !== 200) throw new Error(`wallet API answered ${r.status}: ${r.text}`);
   return (r.body as { tickets: { ticket: Ticket }[] }).tickets.map((x) => x.ticket);
 }

@@ -50,7 +50,7 @@ describe('ticket kiosk', () => {
     const held = phone.holdings.tickets();
     expect(held).toHaveLength(1);
     const t = held[0]!;
-    expect(t).toMatchObject({ product: 'single-ride', uses: 1, walletId: phone.holdings.tickets()[0]!.walletId, keyId: station.issuer.keyId });
+    expect(t).toMatchObject({ product: 'single-ride', uses: 1, walletId: station.demo.wallets.find((w) => w.name === 'Ada')!.walletId, keyId: station.issuer.keyId });
     expect(t.validUntil - t.validFrom).toBe(5_400_000);
     expect(verifies(t)).toBe(true);
     phone.remove();
