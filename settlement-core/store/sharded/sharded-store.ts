@@ -19,6 +19,8 @@ import { CoreError } from '../../errors.ts';
 import { journalKeyString } from '../../model.ts';
 import type { Account, Device, IssuedTicket, JournalEntry, JournalKey, StatementLine, Transfer, Wallet } from '../../model.ts';
 import type { JournalQuery, LedgerStore, LedgerTx, StatementQuery } from '../ledger-store.ts';
+import { auditSharded } from './audit.ts';
+import type { ShardedAuditReport } from './audit.ts';
 import { BoundedMap } from './bounded-map.ts';
 import type { ShardContext } from './context.ts';
 import { placementOf } from './context.ts';
@@ -254,6 +256,11 @@ export class ShardedLedgerStore implements LedgerStore {
     const pages = await Promise.all(this.servers.map(async (store, s) => (await store.scanJournal(after, limit)).map((e) => ({ ...e, seq: e.seq === null ? null : globalId(e.seq, s) }))));
     const cmp = (a: JournalKey, b: JournalKey) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0);
     return pages.flat().sort(cmp).slice(0, limit);
+  }
+
+  /** The global audit (audit.ts): every server, the journal across servers, the clearing between them. */
+  audit(): Promise<ShardedAuditReport> {
+    return auditSharded(this);
   }
 
   /** Delivers every credit a crash left undelivered, on demand (recovery does it on start). */

@@ -2,6 +2,10 @@
 import { join } from 'node:path';
 import type { DirectoryConfig, ShardServerConfig, ShardedLedgerStore, ShardedStoreFaults } from '../../../settlement-core/store/sharded/index.ts';
 import { openShardedStore } from '../../../settlement-core/store/sharded/index.ts';
+import { SettlementCore } from '../../../settlement-core/index.ts';
+import type { CoreOptions } from '../../../settlement-core/index.ts';
+import { deviceKey, issuerMasterKey } from '../fixtures.ts';
+import type { Clock, Station, TestWallet } from '../fixtures.ts';
 
 /** Server 0: branches 001–099 (and the registry); server 1: 100–299; server 2…: 300–999 split evenly. */
 export function testDirectory(n: number, hot: string[] = []): DirectoryConfig {
@@ -23,4 +27,25 @@ export function openSqliteSharded(dir: string, n: number, o: { hot?: string[]; f
     servers: sqliteServers(dir, n), directoryPath: join(dir, 'directory.db'), directory: testDirectory(n, o.hot ?? []),
     ...(o.faults ? { faults: o.faults } : {}),
   });
+}
+
+
+/** Branches whose customers live on server 0, 1 and 2 of testDirectory(3); the merchant is on branch 500 (server 2). */
+export const customerBranches = [20, 100, 500];
+
+export async function openShardedCore(store: ShardedLedgerStore, options: Partial<CoreOptions> = {}): Promise<SettlementCore> {
+  return SettlementCore.open({ store, issuerMasterKey, deviceKey, scheduler: false, ...options });
+}
+
+/** EUR, one merchant (branch 500) with a vending machine, and funded customers spread over the servers. */
+export async function seedShardedStation(core: SettlementCore, clock: Clock, balances: number[], merchantBranch = 500): Promise<Station> {
+  await core.initCurrency('EUR');
+  const merchant = (await core.openAccount({ kind: 'merchant', branch: merchantBranch, currency: 'EUR', name: 'Station shop' })).id;
+  const device = 'vm-1';
+  await core.registerDevice({ id: device, kind: 'vending', merchant });
+  const accounts = await core.openAccounts(balances.map((_, i) => ({ kind: 'customer' as const, branch: customerBranches[i % customerBranches.length]!, currency: 'EUR', name: `Customer ${i}` })));
+  await core.fundMany(accounts.flatMap((a, i) => (balances[i]! > 0 ? [{ account: a.id, amount: balances[i]!, reference: `seed-${i}` }] : [])));
+  const enrolled = await core.enrollWallets(accounts.map((a) => a.id));
+  const wallets: TestWallet[] = enrolled.map((e) => ({ walletId: e.wallet.id, walletKey: e.walletKey, account: e.wallet.account, counter: 0 }));
+  return { core, merchant, device, clock, wallets };
 }
