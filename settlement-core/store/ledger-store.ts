@@ -9,6 +9,7 @@
  * every journal update and balance update starts from the state the engine
  * saw (a mismatch is an InvariantError and nothing is written).
  */
+import type { AuditReport } from '../audit.ts';
 import type { Account, AccountStatus, CustomerAttributes, Device, IssuedTicket, JournalEntry, JournalKey, JournalState, NewTransfer, StatementLine, Transfer, Wallet, WalletBlock } from '../model.ts';
 
 export interface JournalUpdate {
@@ -119,5 +120,7 @@ export interface LedgerStore {
   scanTransfers(afterId: number, limit: number): Promise<Transfer[]>;
   /** Every journal entry, for the audit, in key order. */
   scanJournal(after: JournalKey | null, limit: number): Promise<JournalEntry[]>;
+  /** A store whose ledger spans several databases audits itself (the sharded store's global audit); the others are audited by audit.ts. */
+  audit?(): Promise<AuditReport>;
   close(): Promise<void>;
 }
