@@ -12,7 +12,7 @@ describe('docs/dashboard.md', () => {
     expect(doc).toContain(`| \`${code}\` | ${status} |`);
   });
 
-  it.each(Object.entries(defaultDashboardLimits))('documents the limit %s with its default %i', (name, value) => {
+  it.each(Object.entries(defaultDashboardLimits))('documents the limit %s with its default %i', (name: string, value: number) => {
     expect(doc).toContain(`| \`${name}\` | ${value.toLocaleString('en-US')} |`);
   });
 });
