@@ -104,7 +104,6 @@ export async function auditSharded(store: ShardedLedgerStore): Promise<ShardedAu
   const files = new Map<string, number[]>();
   let transfers = 0;
   let journalEntries = 0;
-  let accountsN = 0;
   const positions: { server: number; account: Account }[] = [];
 
   for (let s = 0; s < n; s += 1) {
@@ -145,7 +144,6 @@ export async function auditSharded(store: ShardedLedgerStore): Promise<ShardedAu
 
     const serverTotals: Record<string, number> = {};
     for (const a of accounts.values()) {
-      accountsN += 1;
       const recomputed = running.get(a.id) ?? 0;
       if (recomputed !== a.balance) c.balances.fail(`server ${s} ${a.id}: stored balance ${a.balance}, recomputed ${recomputed}`);
       if (a.balance < a.floor) c.balances.fail(`server ${s} ${a.id}: balance ${a.balance} below floor ${a.floor}`);
