@@ -7,3 +7,5 @@ export { openShardedStore, evenDirectory } from './open.ts';
 export type { OpenShardedStoreOptions, ShardServerConfig } from './open.ts';
 export { auditSharded } from './audit.ts';
 export type { ShardedAuditReport } from './audit.ts';
+export { integrate, integrationIntervalMsDefault, markHot, startIntegration } from './hot.ts';
+export type { IntegrationResult } from './hot.ts';

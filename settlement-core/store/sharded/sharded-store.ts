@@ -69,6 +69,7 @@ export class ShardedLedgerStore implements LedgerStore {
   private pending: Credit[] = [];
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly closers: (() => void)[] = [];
 
   constructor(options: ShardedStoreOptions) {
     if (options.servers.length !== options.directory.serverCount) {
@@ -272,9 +273,15 @@ export class ShardedLedgerStore implements LedgerStore {
     return this.ctx.clearing.get(currency);
   }
 
+  /** Called when the store closes (the periodic integration stops its timer). */
+  onClose(fn: () => void): void {
+    this.closers.push(fn);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const fn of this.closers) fn();
     await this.tail;
     for (const s of this.servers) await s.close();
     this.directory.close();
