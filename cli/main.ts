@@ -10,6 +10,8 @@ import { walletsCommands } from './commands/wallets.ts';
 import { simCommands } from './commands/sim.ts';
 import { startCommands } from './commands/start.ts';
 import { configCommands } from './commands/config.ts';
+import { deviceCommands } from './commands/device.ts';
+import { issuerCommands } from './commands/issuer.ts';
 import { exitCodes, fail } from './output.ts';
 
 export function buildProgram(): Command {
@@ -36,6 +38,8 @@ export function buildProgram(): Command {
   simCommands(program, run);
   startCommands(program, run);
   configCommands(program, run);
+  deviceCommands(program, run);
+  issuerCommands(program, run);
   return program;
 }
 

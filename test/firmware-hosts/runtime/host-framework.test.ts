@@ -165,6 +165,6 @@ describe('parts', () => {
     d.show('x'.repeat(200));
     expect(d.text.length).toBe(displayTextMax);
     expect(shown).toHaveLength(1);
-    expect(() => requirePart(new Map(), 'gate', 'relay')).toThrow(/relay "gate"/);
+    expect(() => requirePart(new Map<string, number>(), 'gate', 'relay')).toThrow(/relay "gate"/);
   });
 });
