@@ -24,7 +24,7 @@ export const DirectoryConfig = z.strictObject({
   /** Inclusive branch ranges; together they must cover 001–999 exactly once. */
   ranges: z.array(z.strictObject({ from: z.number().int().min(branchMin).max(branchMax), to: z.number().int().min(branchMin).max(branchMax), server: z.number().int().min(0) })).min(1).max(branchMax),
   /** Accounts that live elsewhere than their branch's range says. */
-  overrides: z.record(UserAccountId, z.number().int().min(0)).default({}),
+  overrides: z.record(z.string(), z.number().int().min(0)).default({}),
   /** Hot accounts (claims 22–23): main file on the home server, an auxiliary file on every other. */
   hot: z.array(UserAccountId).default([]),
 });
@@ -56,6 +56,8 @@ export function validateDirectory(input: unknown): Parsed {
   }
   for (let b = branchMin; b <= branchMax; b += 1) if (owner[b] === undefined) throw invalid(`branch ${String(b).padStart(3, '0')} is in no range`);
   for (const [account, server] of Object.entries(d.overrides)) {
+    const id = UserAccountId.safeParse(account);
+    if (!id.success) throw invalid(`override ${JSON.stringify(account)}: ${id.error.issues[0]!.message}`);
     if (server >= d.servers.length) throw invalid(`override ${account} names server ${server}, there are ${d.servers.length}`);
   }
   if (new Set(d.hot).size !== d.hot.length) throw invalid('an account is listed hot twice');

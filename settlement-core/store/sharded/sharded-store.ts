@@ -259,9 +259,16 @@ export class ShardedLedgerStore implements LedgerStore {
     return pages.flat().sort(cmp).slice(0, limit);
   }
 
-  /** The global audit (audit.ts): every server, the journal across servers, the clearing between them. */
+  /**
+   * The global audit (audit.ts): every server, the journal across servers,
+   * the clearing between them. It runs between this store's units of work,
+   * so it sees no movement half done across servers (a credit whose send it
+   * has not read yet); meanwhile this process's settlements wait. Another
+   * process writing the same servers is not held back: run it on a quiet
+   * ledger then, or read a difference as one to check again.
+   */
   audit(): Promise<ShardedAuditReport> {
-    return auditSharded(this);
+    return this.exclusive(() => auditSharded(this));
   }
 
   /** Delivers every credit a crash left undelivered, on demand (recovery does it on start). */
