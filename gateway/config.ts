@@ -39,6 +39,12 @@ export const GatewayConfig = z.strictObject({
     amountMinorMaxPerSettle: z.number().int().min(1).max(100_000_000).optional(),
     duePollMs: z.number().int().min(10).max(60_000).optional(),
   }).default({}),
+  /** Claim 36: the card processing apparatus forwards card authorizations to this issuer host (`tapsettle issuer start`). Absent = no card route. */
+  cards: z.strictObject({
+    issuerUrl: z.string().regex(/^https?:\/\/[^\s]+$/, 'expected http(s)://host:port'),
+    /** The issuer host's secrets file (it holds the acquirer token the issuer expects). */
+    secretsFile: z.string().min(1).max(1024),
+  }).optional(),
   /** Seed a demo station (merchant, one device of each kind, funded wallets) on the first run. */
   demo: z.boolean().default(true),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),

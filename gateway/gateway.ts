@@ -26,6 +26,8 @@ import { DeviceRegistry } from './devices/registry.ts';
 import { EnrollmentCodes } from './http/enrollment-codes.ts';
 import { ResultHub, hubSink, resultConcernsWallet } from './http/result-hub.ts';
 import { startHttp } from './http/server.ts';
+import { CardProcessor, cardLogPath, deriveCardLogKey, registerCardRoutes } from './cards/index.ts';
+import { loadIssuerSecrets } from '../settlement-core/cards/index.ts';
 import type { HttpServer } from './http/server.ts';
 import { GatewayMetrics } from './metrics.ts';
 
@@ -128,6 +130,19 @@ export async function startGateway(config: GatewayConfig, keys: GatewayKeys, log
     bridge.start();
     opened.push({ close: () => bridge.stop() });
 
+    let cards: CardProcessor | null = null;
+    if (config.cards) {
+      cards = new CardProcessor({
+        issuerUrl: config.cards.issuerUrl,
+        acquirerToken: loadIssuerSecrets(config.cards.secretsFile).acquirerToken,
+        logPath: cardLogPath(config.data),
+        fingerprintKey: deriveCardLogKey(keys.issuerMasterKey),
+        logger: logger.child({ part: 'cards' }),
+      });
+      const processor = cards;
+      opened.push({ close: () => processor.close() });
+    }
+    const processor = cards;
     const http = await startHttp({
       core, hub, codes, metrics,
       sink: hubSink(hub, (deviceId, json) => broker.publish(topics.result(deviceId), json, { qos: 1, retain: false })),
@@ -136,7 +151,10 @@ export async function startGateway(config: GatewayConfig, keys: GatewayKeys, log
       host: config.http.host,
       ...(config.http.tls ? { tls: { key: readPem(config.http.tls.key), cert: readPem(config.http.tls.cert) } } : {}),
       ...(config.http.adminToken !== undefined ? { adminToken: config.http.adminToken } : {}),
-      routes: (app) => void registerDashboard(app, { broker, core, station: options.station, log: logger.child({ part: 'dashboard' }) }),
+      routes: (app) => {
+        if (processor !== null) registerCardRoutes(app, { core, processor });
+        void registerDashboard(app, { broker, core, station: options.station, log: logger.child({ part: 'dashboard' }) });
+      },
     });
     opened.push(http);
 
