@@ -1,5 +1,6 @@
 /**
  * npm run bench:core [-- --json] [--accounts N] [--settlements N] [--inflight N]
+ *   [--store sqlite|postgres|sharded] [--servers N] [--hot] [--no-floor]
  *
  * Durable (synchronous=FULL) in-process settlement throughput of the core on
  * SQLite, with random payers among ≥ 100,000 customers and random payees,
@@ -7,6 +8,10 @@
  * withdraw transfer, balance updates; then deposit transfer, journal update,
  * balance updates) written by plain better-sqlite3 batched statements with
  * no engine around them. Target: ≥ 50,000 settlements/s and ≥ 0.6 of the floor.
+ * `--store` and `--servers` choose the store (bench/core-stores.ts); `--hot`
+ * sends every payment to one merchant (hot on the sharded store). The floor
+ * is the single SQLite file's in every case (`--no-floor` skips it: the
+ * matrix, bench/core-matrix.ts, measures it once for all).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deriveDeviceKey, uuidv7, walletCryptogram } from '../protocol/index.ts';
 import type { Purchase } from '../protocol/index.ts';
-import { SettlementCore, SqliteLedgerStore } from '../settlement-core/index.ts';
+import { SettlementCore } from '../settlement-core/index.ts';
+import { benchStoreFromArgs } from './core-stores.ts';
 import { writeFloor } from './core-floor.ts';
 import { flag, machine, option, percentile, report, round } from './lib.ts';
 
@@ -32,7 +38,8 @@ const dir = mkdtempSync(join(tmpdir(), 'tapsettle-bench-'));
 
 try {
   const commitMs: number[] = [];
-  const store = new SqliteLedgerStore({ path: join(dir, 'core.db') });
+  const bench = benchStoreFromArgs(dir);
+  const store = bench.store;
   const deviceKeys = new Map<string, Buffer>();
   const deviceKey = (id: string): Buffer => {
     let key = deviceKeys.get(id);
@@ -46,7 +53,8 @@ try {
   });
   log(`seeding ${accountsN} customers, ${merchantsN} merchants …`);
   await core.initCurrency('EUR');
-  const merchants = await core.openAccounts(Array.from({ length: merchantsN }, (_, i) => ({ kind: 'merchant' as const, branch: 900, currency: 'EUR', name: `Merchant ${i}` })));
+  const merchants = await core.openAccounts(Array.from({ length: merchantsN }, (_, i) => ({ kind: 'merchant' as const, branch: bench.merchantBranch(i, merchantsN), currency: 'EUR', name: `Merchant ${i}` })));
+  await bench.afterSeed(merchants[0]!.id);
   const devices = merchants.map((m, i) => ({ id: `dev-${i}`, merchant: m.id }));
   for (const d of devices) await core.registerDevice({ id: d.id, kind: 'vending', merchant: d.merchant });
   const wallets: { walletId: string; walletKey: Buffer }[] = [];
@@ -63,7 +71,7 @@ try {
   const payloads: { device: string; json: string }[] = [];
   for (let i = 0; i < settlementsN; i += 1) {
     const w = wallets[Math.floor(Math.random() * wallets.length)]!;
-    const d = devices[Math.floor(Math.random() * devices.length)]!;
+    const d = bench.hot ? devices[0]! : devices[Math.floor(Math.random() * devices.length)]!;
     const counter = (counters.get(w.walletId) ?? 0) + 1;
     counters.set(w.walletId, counter);
     const purchase: Purchase = { merchant: d.merchant, amount: { minor: 1 + Math.floor(Math.random() * 500), currency: 'EUR' }, article: 'cola-330', quantity: 1 };
@@ -109,22 +117,26 @@ try {
   if (approved !== settlementsN) throw new Error(`only ${approved} of ${settlementsN} approved`);
   if (!audit.ok) throw new Error(`audit failed: ${JSON.stringify(audit.checks.filter((c) => !c.ok))}`);
 
-  log('floor: the same rows with plain batched statements …');
-  const floor = writeFloor(join(dir, 'floor.db'), { accounts: accountsN, settlements: settlementsN, merchants: merchantsN, batchSizeMax, payloadBytes: payloads[0]!.json.length });
+  await bench.cleanup();
+  const skipFloor = flag('no-floor');
+  if (!skipFloor) log('floor: the same rows with plain batched statements …');
+  const floor = skipFloor ? { perSec: NaN } : writeFloor(join(dir, 'floor.db'), { accounts: accountsN, settlements: settlementsN, merchants: merchantsN, batchSizeMax, payloadBytes: payloads[0]!.json.length });
 
   latencies.sort((a, b) => a - b);
   commitMs.sort((a, b) => a - b);
   const settlementsPerSec = settlementsN / (elapsedMs / 1000);
-  report('core settlement benchmark (SQLite, WAL, synchronous=FULL)', {
+  report(`core settlement benchmark (${bench.label}${bench.hot ? ', every payment to one merchant' : ''})`, {
     machine: machine(),
+    store: bench.kind,
+    servers: bench.servers,
+    hot: bench.hot,
     accounts: accountsN,
     settlements: settlementsN,
     inflight,
     batchSizeMax,
     settlementsPerSec: Math.round(settlementsPerSec),
     answeredPerSec: Math.round(settlementsN / (answeredMs / 1000)),
-    floorPerSec: Math.round(floor.perSec),
-    ratio: round(settlementsPerSec / floor.perSec, 2),
+    ...(skipFloor ? {} : { floorPerSec: Math.round(floor.perSec), ratio: round(settlementsPerSec / floor.perSec, 2) }),
     p50LatencyMs: round(percentile(latencies, 50)),
     p99LatencyMs: round(percentile(latencies, 99)),
     p50CommitMs: round(percentile(commitMs, 50)),
