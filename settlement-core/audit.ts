@@ -36,12 +36,13 @@ export interface AuditReport {
 const pageRows = 10_000;
 const problemsMax = 20;
 
-const kindBit: Readonly<Record<TransferKind, number>> = { fund: 0, withdraw: 1, deposit: 2, reverse: 4, cancel: 8 };
-const expectedBits: Readonly<Record<JournalState, number>> = {
+/** Exported for the sharded store's global audit, which checks the same things per server and across servers. */
+export const kindBit: Readonly<Record<TransferKind, number>> = { fund: 0, withdraw: 1, deposit: 2, reverse: 4, cancel: 8 };
+export const expectedBits: Readonly<Record<JournalState, number>> = {
   received: 0, declined: 0, withdrawn: 1, deferred: 1, deposited: 1 | 2, reversed: 1 | 4, cancelled: 1 | 8,
 };
 
-class Check implements AuditCheck {
+export class Check implements AuditCheck {
   ok = true;
   problems: string[] = [];
   private extra = 0;
@@ -140,7 +141,7 @@ export async function audit(store: LedgerStore): Promise<AuditReport> {
   return { ok: checks.every((c) => c.ok), checks, accounts: accounts.size, transfers, journalEntries, totals };
 }
 
-function describeBits(bits: number): string {
+export function describeBits(bits: number): string {
   const kinds = (Object.entries(kindBit) as [TransferKind, number][]).filter(([, bit]) => bit !== 0 && bits & bit).map(([kind]) => kind);
   return kinds.length === 0 ? 'none' : kinds.join('+');
 }

@@ -49,15 +49,8 @@ export function requestFor(setup: CrashSetup, i: number): string {
   });
 }
 
-async function main(): Promise<void> {
-  const [dbPath, setupPath, startArg, countArg] = process.argv.slice(2);
-  const setup = JSON.parse(readFileSync(setupPath!, 'utf8')) as CrashSetup;
-  const start = Number(startArg);
-  const count = Number(countArg);
-  const core = await SettlementCore.open({
-    store: new SqliteLedgerStore({ path: dbPath! }), issuerMasterKey, deviceKey, limits: { duePollMs: 50, batchSizeMax: 200 },
-  });
-  process.stdout.write('ready\n');
+/** The load both crash workers put on a core: waves of settles, an outcome for some; a line per answer, written only once it is durable. */
+export async function driveLoad(core: SettlementCore, setup: CrashSetup, start: number, count: number): Promise<void> {
   const wave = 64;
   for (let i = start; i < start + count; i += wave) {
     await Promise.all(Array.from({ length: Math.min(wave, start + count - i) }, async (_, k) => {
@@ -71,6 +64,18 @@ async function main(): Promise<void> {
       }
     }));
   }
+}
+
+async function main(): Promise<void> {
+  const [dbPath, setupPath, startArg, countArg] = process.argv.slice(2);
+  const setup = JSON.parse(readFileSync(setupPath!, 'utf8')) as CrashSetup;
+  const start = Number(startArg);
+  const count = Number(countArg);
+  const core = await SettlementCore.open({
+    store: new SqliteLedgerStore({ path: dbPath! }), issuerMasterKey, deviceKey, limits: { duePollMs: 50, batchSizeMax: 200 },
+  });
+  process.stdout.write('ready\n');
+  await driveLoad(core, setup, start, count);
   await core.drain();
   process.stdout.write('done\n');
   await core.close();

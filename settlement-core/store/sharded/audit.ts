@@ -14,37 +14,17 @@
  * amount and reference; for every pair of servers the two positions sum to
  * the sends still in flight, zero after recovery).
  */
-import type { AuditCheck, AuditReport } from '../../audit.ts';
+import { Check, describeBits, expectedBits, kindBit } from '../../audit.ts';
+import type { AuditReport } from '../../audit.ts';
 import { inClearingStates } from '../../journal-states.ts';
 import { journalKeyString } from '../../model.ts';
-import type { Account, JournalEntry, JournalKey, JournalState, Transfer, TransferKind } from '../../model.ts';
+import type { Account, JournalEntry, JournalKey, Transfer } from '../../model.ts';
 import type { LedgerStore } from '../ledger-store.ts';
 import { isPositionAccount, isSystemAccount, parseLegReference } from './ids.ts';
 import type { ShardedLedgerStore } from './sharded-store.ts';
 
-/** Rows read per page; problems kept per check (the rest are counted). */
+/** Rows read per page. */
 const pageRows = 10_000;
-const problemsMax = 20;
-
-const kindBit: Readonly<Record<TransferKind, number>> = { fund: 0, withdraw: 1, deposit: 2, reverse: 4, cancel: 8 };
-const expectedBits: Readonly<Record<JournalState, number>> = {
-  received: 0, declined: 0, withdrawn: 1, deferred: 1, deposited: 1 | 2, reversed: 1 | 4, cancelled: 1 | 8,
-};
-
-class Check {
-  ok = true;
-  problems: string[] = [];
-  private extra = 0;
-  constructor(readonly name: string) {}
-  fail(problem: string): void {
-    this.ok = false;
-    if (this.problems.length < problemsMax) this.problems.push(problem);
-    else this.extra += 1;
-  }
-  done(): AuditCheck {
-    return { name: this.name, ok: this.ok, problems: this.extra > 0 ? [...this.problems, `… and ${this.extra} more`] : this.problems };
-  }
-}
 
 export interface ShardedAuditReport extends AuditReport {
   servers: number;
@@ -230,9 +210,4 @@ function checkLegs(check: Check, sends: Map<string, Leg>, credits: Map<string, L
     if (sum !== expected) check.fail(`servers ${pair}: positions sum to ${sum}, sends in flight to ${expected}`);
   }
   return inFlight;
-}
-
-function describeBits(bits: number): string {
-  const kinds = (Object.entries(kindBit) as [TransferKind, number][]).filter(([, bit]) => bit !== 0 && bits & bit).map(([kind]) => kind);
-  return kinds.length === 0 ? 'none' : kinds.join('+');
 }

@@ -6,15 +6,12 @@
  * before the others ("server"). Output as in ../crash-worker.ts:
  *   R <index> <status> <sha256 of the result JSON>
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { requestFor, requestIdFor } from '../crash-worker.ts';
+import { driveLoad } from '../crash-worker.ts';
 import type { CrashSetup } from '../crash-worker.ts';
 import { openShardedCore, openSqliteSharded } from './helpers.ts';
 
 export type KillPoint = 'none' | 'credits' | 'server';
-
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 async function main(): Promise<void> {
   const [dir, setupPath, startArg, countArg, point, afterArg] = process.argv.slice(2);
@@ -35,19 +32,7 @@ async function main(): Promise<void> {
   });
   const core = await openShardedCore(store, { scheduler: true, limits: { duePollMs: 50, batchSizeMax: 200 } });
   process.stdout.write('ready\n');
-  const wave = 64;
-  for (let i = start; i < start + count; i += wave) {
-    await Promise.all(Array.from({ length: Math.min(wave, start + count - i) }, async (_, k) => {
-      const index = i + k;
-      const reply = await core.settle(setup.device, requestFor(setup, index));
-      if (reply.kind !== 'result') throw new Error(`unreadable request ${index}`);
-      process.stdout.write(`R ${index} ${reply.result.status} ${sha(reply.json)}\n`);
-      if (reply.result.status === 'approved' && index % 5 === 0 && index % 10 !== 5) {
-        const outcome = index % 3 === 0 ? 'vend-failed' : 'dispensed';
-        await core.outcome(setup.device, JSON.stringify({ v: 1, type: 'outcome', requestId: requestIdFor(index + 1e9), sentAt: Date.now(), deviceId: setup.device, settleRequestId: requestIdFor(index), outcome }));
-      }
-    }));
-  }
+  await driveLoad(core, setup, start, count);
   await core.drain();
   process.stdout.write('done\n');
   await core.close();
