@@ -1,9 +1,11 @@
 /**
- * `tapsettle start` — the embedded station in one process: broker, bridge,
- * core on <data>/tapsettle.db, wallet API and admin HTTP, with a demo seed on
- * the first run. `tapsettle gateway` — the same gateway without the demo.
- * Ctrl-C (SIGINT) or SIGTERM shuts down cleanly: stop taking work, drain,
- * close the stores.
+ * `tapsettle start` — a whole simulated station in one process: the gateway
+ * (broker, bridge, core on <data>/tapsettle.db, wallet API, admin HTTP, the
+ * dashboard) with a demo seed on the first run, and the station file's
+ * devices (real device hosts on simulated parts) and phones
+ * (start-station.ts). `tapsettle gateway` — the gateway alone, without the
+ * demo. Ctrl-C (SIGINT) or SIGTERM shuts down cleanly: stop taking work,
+ * drain, close the stores.
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -12,12 +14,13 @@ import type { GatewayConfig } from '../../gateway/config.ts';
 import type { RunningGateway } from '../../gateway/gateway.ts';
 import type { GlobalOptions } from '../context.ts';
 import { ensureKeys, loadKeys } from '../keys.ts';
-import { exitCodes, parseIntArg } from '../output.ts';
+import { CliError, exitCodes, parseIntArg } from '../output.ts';
 
 type Run = (action: (globals: GlobalOptions) => Promise<number | void>) => Promise<void>;
 
 interface StartOptions {
   config?: string;
+  station?: string;
   mqttPort?: string;
   httpPort?: string;
 }
@@ -51,6 +54,14 @@ function describe(gw: RunningGateway): string {
   return lines.join('\n');
 }
 
+function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
 async function serve(g: GlobalOptions, o: StartOptions, demo: boolean): Promise<number> {
   const config = configFor(g, o, demo);
   const keysPath = g.keys ?? join(config.data, 'keys.json');
@@ -59,13 +70,44 @@ async function serve(g: GlobalOptions, o: StartOptions, demo: boolean): Promise<
   const { startGateway } = await import('../../gateway/gateway.ts');
   const gw = await startGateway(config, loadKeys(keysPath));
   process.stdout.write(`${g.json ? JSON.stringify({ urls: gw.urls, paths: gw.paths, demo: gw.demo !== null }) : describe(gw)}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await untilSignal();
   process.stderr.write('stopping: draining and closing …\n');
   await gw.close();
+  return exitCodes.ok;
+}
+
+async function serveStation(g: GlobalOptions, o: StartOptions): Promise<number> {
+  const config = configFor(g, o, true);
+  const keysPath = g.keys ?? join(config.data, 'keys.json');
+  ensureKeys(keysPath);
+  const stopped = untilSignal();
+  const { startStation, stationInfoPath } = await import('./start-station.ts');
+  let running;
+  try {
+    running = await startStation({ config, keys: loadKeys(keysPath), ...(o.station !== undefined ? { stationFile: o.station } : {}) });
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'TS_ERR_STATION_FILE') throw new CliError(code, (err as Error).message, exitCodes.usage);
+    throw err;
+  }
+  const { gw, station, dashboard } = running;
+  if (g.json) {
+    process.stdout.write(`${JSON.stringify({ dashboard, urls: gw.urls, paths: { ...gw.paths, station: stationInfoPath(config.data) }, devices: station.devices().map((d) => d.id), phones: station.phones().map((p) => p.name) })}\n`);
+  } else {
+    const money = (minor: number) => (minor / 100).toFixed(2);
+    process.stdout.write([
+      describe(gw).replace(/\nCtrl-C to stop\.$/, ''),
+      `station "${station.file.name}": ${station.devices().map((d) => `${d.id} (${d.role})`).join(', ')}`,
+      `  phones         ${station.phones().map((p) => `${p.name} ${money(p.balance.minor)} ${p.balance.currency}`).join(', ')}`,
+      `  try            tapsettle sim tap --phone ${station.phones()[0]?.name ?? 'Ada'} --device ${station.devices()[0]?.id ?? 'gate-entry-1'}`,
+      '',
+      `  dashboard      ${dashboard}`,
+      'Ctrl-C to stop.',
+    ].join('\n') + '\n');
+  }
+  await stopped;
+  process.stderr.write('stopping: devices, then draining and closing the gateway …\n');
+  await running.close();
   return exitCodes.ok;
 }
 
@@ -75,8 +117,9 @@ export function startCommands(program: Command, run: Run): void {
     .option('--mqtt-port <port>', 'MQTT TCP port (0 = any free port)')
     .option('--http-port <port>', 'wallet API and admin HTTP port (0 = any free port)');
 
-  common(program.command('start').description('run a whole station in one process: gateway, core, wallet API, admin HTTP, demo seed on first run'))
-    .action((o: StartOptions) => run((g) => serve(g, o, true)));
+  common(program.command('start').description('run a whole simulated station in one process: gateway, core, dashboard, and the station file\'s devices and phones'))
+    .option('--station <file>', 'the station file (YAML); default stations/demo.yaml')
+    .action((o: StartOptions) => run((g) => serveStation(g, o)));
 
   common(program.command('gateway').description('run the gateway (broker, settlement bridge, core, wallet API, admin HTTP) without the demo seed'))
     .action((o: StartOptions) => run((g) => serve(g, o, false)));

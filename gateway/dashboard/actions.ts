@@ -15,7 +15,10 @@ import type { StationView } from './station-view.ts';
 const PhoneName = z.string().min(1).max(64);
 const SlotName = z.string().min(1).max(16);
 
-export const TapBody = z.strictObject({ phone: PhoneName, deviceId: DeviceId });
+/** What to buy first (a vending slot, a kiosk ticket, a terminal article or amount); absent: the device's default. */
+const Choice = z.string().min(1).max(32);
+
+export const TapBody = z.strictObject({ phone: PhoneName, deviceId: DeviceId, choice: Choice.optional() });
 export const JamBody = z.strictObject({ deviceId: DeviceId, slot: SlotName.optional() });
 export const CutBody = z.strictObject({ deviceId: DeviceId, on: z.boolean() });
 
@@ -69,7 +72,7 @@ export class StationActions {
   private start(station: StationView, action: Action): Promise<string> {
     try {
       switch (action.kind) {
-        case 'tap': return station.tap(action.body.phone, action.body.deviceId);
+        case 'tap': return action.body.choice === undefined ? station.tap(action.body.phone, action.body.deviceId) : station.tap(action.body.phone, action.body.deviceId, action.body.choice);
         case 'jam': return action.body.slot === undefined ? station.jam(action.body.deviceId) : station.jam(action.body.deviceId, action.body.slot);
         case 'cut': return station.cut(action.body.deviceId, action.body.on);
       }

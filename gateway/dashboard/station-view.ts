@@ -49,8 +49,12 @@ export interface StationDevice {
 export interface StationView {
   phones(): readonly PhoneView[];
   devices(): readonly StationDevice[];
-  /** Places the named phone on the device's reader. Resolves with a short result ("approved €2.50"); rejects with an Error whose message says why not. */
-  tap(phone: string, deviceId: string): Promise<string>;
+  /**
+   * Places the named phone on the device's reader, after the selection the device needs (`choice`: a vending slot,
+   * a kiosk ticket, a terminal article or amount; the station's default when absent). Resolves with a short result
+   * ("approved €2.50"); rejects with an Error whose message says why not.
+   */
+  tap(phone: string, deviceId: string, choice?: string): Promise<string>;
   /** Jams a dispenser (a slot of it, when given). */
   jam(deviceId: string, slot?: string): Promise<string>;
   /** `on: true` cuts the device off from the gateway (its link goes down); `false` reconnects it. */
