@@ -8,8 +8,10 @@
  * 3. conservation: per currency, all balances sum to zero (money enters only from external funding);
  * 4. journal ↔ transfers: each entry has exactly the transfers its state implies, no transfer points at a missing entry;
  * 5. clearing: each clearing balance equals the amounts of entries whose money sits in clearing;
- * 6. liveness: every unfinished entry has a due time, so the scheduler will finish it.
+ * 6. liveness: every unfinished entry has a due time, so the scheduler will finish it;
+ * 7. emoney-float: each issuer float's balance equals the value of its unspent tokens (claims 34–35).
  */
+import { auditEmoney } from './emoney/audit.ts';
 import { inClearingStates } from './journal-states.ts';
 import { journalKeyString } from './model.ts';
 import type { Account, JournalEntry, JournalKey, JournalState, TransferKind } from './model.ts';
@@ -37,7 +39,9 @@ const pageRows = 10_000;
 const problemsMax = 20;
 
 /** Exported for the sharded store's global audit, which checks the same things per server and across servers. */
-export const kindBit: Readonly<Record<TransferKind, number>> = { fund: 0, withdraw: 1, deposit: 2, reverse: 4, cancel: 8 };
+/** E-money movements (claims 34–35) belong to no journal entry: they carry the e-money request as their reference. */
+export const kindBit: Readonly<Record<TransferKind, number>> = { fund: 0, withdraw: 1, deposit: 2, reverse: 4, cancel: 8, 'emoney-issue': 0, 'emoney-deposit': 0 };
+const unjournalledKinds: ReadonlySet<TransferKind> = new Set(['fund', 'emoney-issue', 'emoney-deposit']);
 export const expectedBits: Readonly<Record<JournalState, number>> = {
   received: 0, declined: 0, withdrawn: 1, deferred: 1, deposited: 1 | 2, reversed: 1 | 4, cancelled: 1 | 8,
 };
@@ -99,7 +103,7 @@ export async function audit(store: LedgerStore): Promise<AuditReport> {
         const bits = bitsByEntry.get(k) ?? 0;
         if (bits & kindBit[t.kind]) journal.fail(`entry ${t.journalDeviceId}/${t.journalRequestId}: two ${t.kind} transfers`);
         bitsByEntry.set(k, bits | kindBit[t.kind]);
-      } else if (t.kind !== 'fund') journal.fail(`transfer ${t.id}: a ${t.kind} without a journal entry`);
+      } else if (!unjournalledKinds.has(t.kind)) journal.fail(`transfer ${t.id}: a ${t.kind} without a journal entry`);
     }
     if (page.length < pageRows) break;
     after = page[page.length - 1]!.id;
@@ -137,7 +141,7 @@ export async function audit(store: LedgerStore): Promise<AuditReport> {
     if (a.balance !== expected) clearing.fail(`${a.id}: balance ${a.balance}, entries in clearing sum to ${expected}`);
   }
 
-  const checks = [chain, balances, conservation, journal, clearing, liveness].map((c) => c.done());
+  const checks = [...[chain, balances, conservation, journal, clearing, liveness].map((c) => c.done()), await auditEmoney(store, accounts)];
   return { ok: checks.every((c) => c.ok), checks, accounts: accounts.size, transfers, journalEntries, totals };
 }
 

@@ -22,6 +22,8 @@ import { ticketMinter } from './engine/tickets.ts';
 import type { MintTicket, TicketIssuer } from './engine/tickets.ts';
 import type { ParsedSettle, SettleDeps } from './engine/settle.ts';
 import type { BatchState } from './engine/batch-state.ts';
+import { EmoneyDepositBody, EmoneyError, EmoneyIssueBody, decideDeposit, decideIssue, verifyTokens } from './emoney/index.ts';
+import type { EmoneyDepositAnswer, EmoneyIssueAnswer, EmoneyIssuer, EmoneyReply } from './emoney/index.ts';
 import { CoreError, InvariantError } from './errors.ts';
 import { GroupCommitter, defaultGroupCommitLimits } from './group-commit.ts';
 import type { GroupCommitLimits } from './group-commit.ts';
@@ -61,7 +63,8 @@ export interface CoreOptions {
   /**
    * Claims 15–16: the issuer's Ed25519 key; an approved request carrying a
    * TicketSpec gets a ticket signed with it. Without one, such requests are
-   * declined `ticket-unavailable`.
+   * declined `ticket-unavailable`. E-money tokens (claims 34–35) are signed
+   * with the same issuer key; without it issuance is declined `emoney-unavailable`.
    */
   ticketIssuer?: TicketIssuer;
   clock?: () => number;
@@ -95,6 +98,7 @@ export class SettlementCore {
   /** Derived wallet keys, so a busy wallet costs one HKDF, not one per tap. Bounded; oldest evicted first. */
   private readonly walletKeys = new Map<string, Buffer>();
   private readonly mintTicket: MintTicket | null;
+  private readonly emoneyIssuer: EmoneyIssuer | null;
   private timer: NodeJS.Timeout | null = null;
   private fatal: InvariantError | null = null;
   private closed = false;
@@ -108,6 +112,7 @@ export class SettlementCore {
       throw new CoreError('TS_ERR_INVALID_ARGUMENT', `amountMinorMaxPerSettle must be 1..${wireLimits.amountMinorMax}`);
     }
     this.mintTicket = options.ticketIssuer ? ticketMinter(options.ticketIssuer) : null;
+    this.emoneyIssuer = options.ticketIssuer ?? null; // checked by ticketMinter just above
     this.clock = options.clock ?? Date.now;
     this.cache = new ReadCache(this.limits);
     this.committer = new GroupCommitter(this.limits, (batch) => this.execute(batch), (c) => c.kind === 'task');
@@ -243,6 +248,23 @@ export class SettlementCore {
       if (!(await tx.advanceWalletRequestCounter(wallet.id, input.counter))) return { ok: false as const, reason: 'counter-reused' as const };
       return { ok: true as const, wallet: { ...wallet, requestCounter: input.counter } };
     });
+  }
+
+  // ---- e-money (claims 34–35; settlement-core/emoney/) ------------------
+
+  /** Claim 34: `wallet` (authenticated) demands issuance; one transaction debits its account, credits the float, mints the token. */
+  issueEmoney(wallet: Wallet, body: EmoneyIssueBody): Promise<EmoneyReply<EmoneyIssueAnswer>> {
+    const parsed = EmoneyIssueBody.safeParse(body);
+    if (!parsed.success) return Promise.reject(new CoreError('TS_ERR_INVALID_ARGUMENT', `e-money issuance: ${parsed.error.issues[0]?.message ?? 'invalid'}`));
+    return this.task((tx, now) => decideIssue(tx, wallet, parsed.data, this.emoneyIssuer, now));
+  }
+
+  /** Claim 35: `wallet` (authenticated) hands tokens back; signatures are checked here, the ledger's records in the transaction. */
+  depositEmoney(wallet: Wallet, body: EmoneyDepositBody): Promise<EmoneyReply<EmoneyDepositAnswer>> {
+    const parsed = EmoneyDepositBody.safeParse(body);
+    if (!parsed.success) return Promise.reject(new CoreError('TS_ERR_INVALID_ARGUMENT', `e-money deposit: ${parsed.error.issues[0]?.message ?? 'invalid'}`));
+    const signed = verifyTokens(parsed.data.tokens, this.emoneyIssuer);
+    return this.task((tx, now) => decideDeposit(tx, wallet, parsed.data, signed, this.emoneyIssuer, now));
   }
 
   audit(): Promise<AuditReport> {
@@ -392,7 +414,7 @@ export class SettlementCore {
   }
 
   private fail(batch: Command[], err: unknown): void {
-    const error = err instanceof CoreError || err instanceof InvariantError ? err : new CoreError('TS_ERR_STORE', `store failure: ${(err as Error).message}`);
+    const error = err instanceof CoreError || err instanceof InvariantError || err instanceof EmoneyError ? err : new CoreError('TS_ERR_STORE', `store failure: ${(err as Error).message}`);
     for (const c of batch) if (c.kind !== 'advance') c.reject(error);
     if (error instanceof InvariantError) {
       this.fatal = error;

@@ -1,7 +1,7 @@
 /** The ledger's records. Money is always an integer count of minor units. */
 import { z } from 'zod';
 import { AgeBand, limits } from '../protocol/index.ts';
-import type { DeviceKind, ReasonCode, Ticket } from '../protocol/index.ts';
+import type { DeviceKind, EmoneyToken, ReasonCode, Ticket } from '../protocol/index.ts';
 
 export const accountKinds = ['customer', 'merchant', 'clearing', 'issuer-float', 'external-funding', 'fees'] as const;
 export type AccountKind = (typeof accountKinds)[number];
@@ -60,7 +60,8 @@ export interface WalletBlock {
   at: number;
 }
 
-export const transferKinds = ['fund', 'withdraw', 'deposit', 'reverse', 'cancel'] as const;
+/** `emoney-issue` (payer → issuer float) and `emoney-deposit` (float → holder) are e-money's (claims 34–35); they carry a reference, not a journal entry. */
+export const transferKinds = ['fund', 'withdraw', 'deposit', 'reverse', 'cancel', 'emoney-issue', 'emoney-deposit'] as const;
 export type TransferKind = (typeof transferKinds)[number];
 
 /** One immutable double-entry transfer; it records each side's balance after it (claims 3, 38). */
@@ -145,4 +146,32 @@ export interface IssuedTicket {
   /** The settlement that paid for it. */
   deviceId: string;
   requestId: string;
+}
+
+/** An e-money token as the ledger keeps it (claims 34–35): minted once, spent at most once. */
+export interface EmoneyTokenRecord {
+  token: EmoneyToken;
+  /** The issuance request that minted it. */
+  issueRequest: string;
+  /** Set, with depositRequest, when a deposit spent it; null while outstanding. */
+  spentAt: number | null;
+  depositRequest: string | null;
+}
+
+/** One decided e-money request, kept so a resend gets the same answer byte for byte. */
+export interface EmoneyRequestRecord {
+  requestId: string;
+  kind: 'issue' | 'deposit';
+  /** The wallet that sent it (authenticated). */
+  walletId: string;
+  /** SHA-256 of the request's content: the same id with other content is refused. */
+  fingerprint: string;
+  answerJson: string;
+  at: number;
+}
+
+export interface EmoneySpend {
+  serial: string;
+  depositRequest: string;
+  spentAt: number;
 }

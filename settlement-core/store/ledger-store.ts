@@ -10,7 +10,8 @@
  * saw (a mismatch is an InvariantError and nothing is written).
  */
 import type { AuditReport } from '../audit.ts';
-import type { Account, AccountStatus, CustomerAttributes, Device, IssuedTicket, JournalEntry, JournalKey, JournalState, NewTransfer, StatementLine, Transfer, Wallet, WalletBlock } from '../model.ts';
+import type { EmoneyToken } from '../../protocol/index.ts';
+import type { Account, AccountStatus, CustomerAttributes, Device, EmoneyRequestRecord, EmoneySpend, EmoneyTokenRecord, IssuedTicket, JournalEntry, JournalKey, JournalState, NewTransfer, StatementLine, Transfer, Wallet, WalletBlock } from '../model.ts';
 
 export interface JournalUpdate {
   key: JournalKey;
@@ -40,6 +41,24 @@ export interface WriteSet {
    * becomes blocked with the block recorded.
    */
   walletBlocks?: (WalletBlock & { walletId: string })[];
+  /**
+   * E-money (claims 34–35): the decided requests (a request id is inserted at
+   * most once), the tokens minted (a serial at most once) and the tokens
+   * spent (each must be unspent on disk; the store refuses otherwise).
+   */
+  emoney?: EmoneyWrites;
+}
+
+export interface EmoneyWrites {
+  requests: EmoneyRequestRecord[];
+  mints: EmoneyTokenRecord[];
+  spends: EmoneySpend[];
+}
+
+export interface EmoneyInboxQuery {
+  /** Page cursor: tokens with a serial after this one (serials are UUIDv7, so this is issue order). */
+  afterSerial?: string;
+  limit: number;
 }
 
 export interface CounterKey {
@@ -76,6 +95,10 @@ export interface LedgerTx {
   setWalletStatus(id: string, status: Wallet['status']): Promise<void>;
   /** Sets the wallet's request counter to `counter` if it is higher than the stored one; returns whether it was. */
   advanceWalletRequestCounter(id: string, counter: number): Promise<boolean>;
+  /** A decided e-money request, or null. */
+  getEmoneyRequest(requestId: string): Promise<EmoneyRequestRecord | null>;
+  /** The ledger's record of these tokens, keyed by serial; unknown serials are absent. */
+  getEmoneyTokens(serials: readonly string[]): Promise<Map<string, EmoneyTokenRecord>>;
 }
 
 export interface StatementQuery {
@@ -110,6 +133,10 @@ export interface LedgerStore {
   getJournalEntry(key: JournalKey): Promise<JournalEntry | null>;
   /** Tickets minted for this wallet, newest first (an indexed read). */
   walletTickets(walletId: string, limit: number): Promise<IssuedTicket[]>;
+  /** Unspent tokens held by this wallet, in serial order (an indexed read): the wallet API inbox. */
+  emoneyInbox(walletId: string, query: EmoneyInboxQuery): Promise<EmoneyToken[]>;
+  /** Per issuer float account: the value and number of its unspent tokens, for the audit. */
+  emoneyOutstanding(): Promise<Map<string, { value: number; count: number }>>;
   listJournal(query: JournalQuery): Promise<JournalEntry[]>;
   countJournalByState(): Promise<Record<string, number>>;
   /** Non-final entries whose dueAt is at or before nowMs, oldest first. */

@@ -20,8 +20,10 @@
 import { Pool } from 'pg';
 import type { QueryResultRow } from 'pg';
 import { CoreError, invariant } from '../../errors.ts';
+import type { EmoneyToken } from '../../../protocol/index.ts';
+import { emoneyTokenFromRow, outstandingFromRows } from '../../emoney/rows.ts';
 import type { Account, Device, IssuedTicket, JournalEntry, JournalKey, StatementLine, Transfer, Wallet } from '../../model.ts';
-import type { JournalQuery, LedgerStore, LedgerTx, StatementQuery } from '../ledger-store.ts';
+import type { EmoneyInboxQuery, JournalQuery, LedgerStore, LedgerTx, StatementQuery } from '../ledger-store.ts';
 import { poolConfig, resolvePgStoreOptions } from './options.ts';
 import type { PgStoreOptions, ResolvedPgStoreOptions } from './options.ts';
 import { PgTx } from './pg-tx.ts';
@@ -153,6 +155,14 @@ export class PgLedgerStore implements LedgerStore {
 
   async walletTickets(walletId: string, limit: number): Promise<IssuedTicket[]> {
     return (await this.read(s.walletTickets, [walletId, limit])).map((r) => issuedTicketFromRow(r));
+  }
+
+  async emoneyInbox(walletId: string, q: EmoneyInboxQuery): Promise<EmoneyToken[]> {
+    return (await this.read(s.emoneyInbox, [walletId, q.afterSerial ?? '', q.limit])).map((r) => emoneyTokenFromRow(r).token);
+  }
+
+  async emoneyOutstanding(): Promise<Map<string, { value: number; count: number }>> {
+    return outstandingFromRows(await this.read(s.emoneyOutstanding, []));
   }
 
   async listJournal(q: JournalQuery): Promise<JournalEntry[]> {

@@ -8,7 +8,8 @@
 import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { InvariantError, invariant } from '../../errors.ts';
 import { journalKeyString } from '../../model.ts';
-import type { Account, AccountStatus, CustomerAttributes, Device, JournalEntry, JournalKey, Transfer, Wallet } from '../../model.ts';
+import { emoneyRequestFromRow, emoneyRequestToValues, emoneyTokenFromRow, emoneyTokenToValues } from '../../emoney/rows.ts';
+import type { Account, AccountStatus, CustomerAttributes, Device, EmoneyRequestRecord, EmoneyTokenRecord, JournalEntry, JournalKey, Transfer, Wallet } from '../../model.ts';
 import type { BalanceUpdate, CounterKey, JournalUpdate, LedgerTx, WriteSet } from '../ledger-store.ts';
 import { pgArray } from './binary-arrays.ts';
 import type { ArrayType } from './binary-arrays.ts';
@@ -159,6 +160,11 @@ export class PgTx implements LedgerTx {
       const missed = chunk.find((b) => !done.has(b.walletId));
       invariant(missed === undefined, () => `wallet ${missed!.walletId} is not active on disk`);
     }
+    for (const r of w.emoney?.requests ?? []) await this.q(s.insertEmoneyRequest, emoneyRequestToValues(r));
+    for (const t of w.emoney?.mints ?? []) await this.q(s.insertEmoneyToken, emoneyTokenToValues(t));
+    for (const x of w.emoney?.spends ?? []) {
+      invariant((await this.count(s.spendEmoneyToken, [x.spentAt, x.depositRequest, x.serial])) === 1, () => `e-money token ${x.serial} is not unspent on disk`);
+    }
     for (const round of rounds(w.balances, (b) => b.id)) {
       // Sorted, so two writers that bypass the epoch lock still lock rows in one order.
       const sorted = [...round].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -215,5 +221,15 @@ export class PgTx implements LedgerTx {
 
   async advanceWalletRequestCounter(id: string, counter: number): Promise<boolean> {
     return (await this.count(s.advanceWalletRequestCounter, [id, counter])) === 1;
+  }
+
+  async getEmoneyRequest(requestId: string): Promise<EmoneyRequestRecord | null> {
+    const [row] = await this.q(s.emoneyRequest, [requestId]);
+    return row ? emoneyRequestFromRow(row) : null;
+  }
+
+  async getEmoneyTokens(serials: readonly string[]): Promise<Map<string, EmoneyTokenRecord>> {
+    if (serials.length === 0) return new Map();
+    return new Map((await this.q(s.emoneyTokens, [pgArray('text', serials)])).map((r) => emoneyTokenFromRow(r)).map((t) => [t.token.serial, t]));
   }
 }

@@ -127,6 +127,34 @@ export const migrations: readonly string[] = [
     ADD COLUMN blocked_request TEXT,
     ADD COLUMN blocked_at BIGINT;
   `,
+  // 4: e-money (claims 34–35), as in the SQLite store: a token minted once, spent at most once;
+  // partial indexes for the wallet's inbox and the audit's unspent sum per float; decided requests kept whole.
+  `
+  CREATE TABLE emoney_tokens (
+    serial TEXT COLLATE "C" PRIMARY KEY,
+    amount BIGINT NOT NULL CHECK (amount > 0),
+    currency TEXT NOT NULL,
+    holder TEXT COLLATE "C" NOT NULL,
+    float_account TEXT COLLATE "C" NOT NULL,
+    issued_at BIGINT NOT NULL,
+    issue_request TEXT NOT NULL,
+    token_json TEXT NOT NULL,
+    spent_at BIGINT,
+    deposit_request TEXT,
+    CHECK ((spent_at IS NULL) = (deposit_request IS NULL))
+  );
+  CREATE INDEX emoney_tokens_inbox ON emoney_tokens (holder, serial) WHERE spent_at IS NULL;
+  CREATE INDEX emoney_tokens_unspent ON emoney_tokens (float_account) WHERE spent_at IS NULL;
+
+  CREATE TABLE emoney_requests (
+    request_id TEXT COLLATE "C" PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('issue', 'deposit')),
+    wallet_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    answer_json TEXT NOT NULL,
+    at BIGINT NOT NULL
+  );
+  `,
 ];
 
 /** pg_advisory_xact_lock(int4, int4): this constant ('tS') and the hash of the schema name. */

@@ -9,6 +9,7 @@
  * parameters cannot be reached; rowsPerStatementMax still bounds how many
  * rows one statement carries (and so the size of one protocol message).
  */
+import { emoneyRequestColumns, emoneyTokenColumns } from '../../emoney/rows.ts';
 import { accountColumns, deviceColumns, journalColumns, journalInsertColumns, ticketColumns, ticketInsertColumns, transferColumns, transferInsertColumns, walletColumns } from './rows.ts';
 
 export interface Sql {
@@ -81,6 +82,12 @@ export const statements = {
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS v(id, reason, device, request, at)
     WHERE w.id = ANY($1::text[]) AND w.id = v.id AND w.status = 'active'
     RETURNING w.id`),
+  // E-money (claims 34–35): a few rows per request, one statement per row.
+  insertEmoneyToken: sql('insert_emoney_token', `INSERT INTO emoney_tokens (${emoneyTokenColumns.join(', ')}) VALUES (${emoneyTokenColumns.map((_, i) => `$${i + 1}`).join(', ')})`),
+  spendEmoneyToken: sql('spend_emoney_token', 'UPDATE emoney_tokens SET spent_at = $1, deposit_request = $2 WHERE serial = $3 AND spent_at IS NULL'),
+  emoneyTokens: sql('emoney_tokens', 'SELECT * FROM emoney_tokens WHERE serial = ANY($1::text[])'),
+  insertEmoneyRequest: sql('insert_emoney_request', `INSERT INTO emoney_requests (${emoneyRequestColumns.join(', ')}) VALUES (${emoneyRequestColumns.map((_, i) => `$${i + 1}`).join(', ')})`),
+  emoneyRequest: sql('emoney_request', 'SELECT * FROM emoney_requests WHERE request_id = $1'),
   advanceWalletRequestCounter: sql('advance_wallet_request_counter', 'UPDATE wallets SET request_counter = $2 WHERE id = $1 AND request_counter < $2'),
 
   // Reads of committed data, on the pool.
@@ -91,6 +98,8 @@ export const statements = {
   wallet: sql('wallet', `SELECT ${walletColumns} FROM wallets WHERE id = $1`),
   journal: sql('journal', `SELECT ${journalColumns} FROM journal WHERE device_id = $1 AND request_id = $2`),
   walletTickets: sql('wallet_tickets', `SELECT ${ticketColumns} FROM tickets WHERE wallet_id = $1 ORDER BY seq DESC LIMIT $2`),
+  emoneyInbox: sql('emoney_inbox', 'SELECT * FROM emoney_tokens WHERE holder = $1 AND spent_at IS NULL AND serial > $2 ORDER BY serial LIMIT $3'),
+  emoneyOutstanding: sql('emoney_outstanding', 'SELECT float_account, sum(amount) AS value, count(*) AS n FROM emoney_tokens WHERE spent_at IS NULL GROUP BY float_account'),
   // Journal order is arrival order: seq.
   listJournal: sql('list_journal', `SELECT ${journalColumns} FROM journal WHERE ($1::text IS NULL OR state = $1) AND seq > $2 ORDER BY seq LIMIT $3`),
   countByState: sql('count_by_state', 'SELECT state, count(*) AS n FROM journal GROUP BY state ORDER BY state'),

@@ -15,6 +15,8 @@
  * else server 0. Devices and wallets (the registry) live on server 0, and so
  * does the write epoch.
  */
+import type { EmoneyToken } from '../../../protocol/index.ts';
+import { emoneyUnsupported } from '../../emoney/errors.ts';
 import { CoreError } from '../../errors.ts';
 import { journalKeyString } from '../../model.ts';
 import type { Account, Device, IssuedTicket, JournalEntry, JournalKey, StatementLine, Transfer, Wallet } from '../../model.ts';
@@ -189,6 +191,15 @@ export class ShardedLedgerStore implements LedgerStore {
   /** Tickets live on server 0 with the wallets (so a ticket id is unique across the ledger). */
   walletTickets(walletId: string, limit: number): Promise<IssuedTicket[]> {
     return this.servers[0]!.walletTickets(walletId, limit);
+  }
+
+  /** E-money is not routed across servers yet: refused with TS_ERR_EMONEY_UNSUPPORTED (docs/ledger.md, e-money). */
+  emoneyInbox(): Promise<EmoneyToken[]> {
+    return Promise.reject(emoneyUnsupported());
+  }
+
+  emoneyOutstanding(): Promise<Map<string, { value: number; count: number }>> {
+    return Promise.reject(emoneyUnsupported());
   }
 
   statement(accountId: string, query: StatementQuery): Promise<StatementLine[]> {

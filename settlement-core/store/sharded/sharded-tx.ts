@@ -4,9 +4,10 @@
  * Registry data — devices and wallets — lives on server 0; a user's data
  * file on its directory server; system accounts on every server.
  */
+import { emoneyUnsupported } from '../../emoney/errors.ts';
 import { invariant } from '../../errors.ts';
 import { journalKeyString } from '../../model.ts';
-import type { Account, AccountStatus, CustomerAttributes, Device, JournalEntry, JournalKey, Transfer, Wallet } from '../../model.ts';
+import type { Account, AccountStatus, CustomerAttributes, Device, EmoneyRequestRecord, EmoneyTokenRecord, JournalEntry, JournalKey, Transfer, Wallet } from '../../model.ts';
 import type { CounterKey, LedgerTx, WriteSet } from '../ledger-store.ts';
 import type { ShardContext } from './context.ts';
 import { placementOf } from './context.ts';
@@ -133,6 +134,8 @@ export class ShardedTx implements LedgerTx {
   }
 
   async apply(writes: WriteSet): Promise<void> {
+    const e = writes.emoney;
+    if (e && e.requests.length + e.mints.length + e.spends.length > 0) throw emoneyUnsupported();
     invariant(this.credits.length === 0, 'a unit of work that owes cross-server credits applies no further writes');
     const entryServers = new Map<string, number>();
     const unknown: JournalKey[] = [];
@@ -217,5 +220,14 @@ export class ShardedTx implements LedgerTx {
 
   async advanceWalletRequestCounter(id: string, counter: number): Promise<boolean> {
     return (await this.unit.tx(0)).advanceWalletRequestCounter(id, counter);
+  }
+
+  /** E-money is not routed across servers yet (docs/ledger.md, e-money): refused before anything is read. */
+  getEmoneyRequest(): Promise<EmoneyRequestRecord | null> {
+    return Promise.reject(emoneyUnsupported());
+  }
+
+  getEmoneyTokens(): Promise<Map<string, EmoneyTokenRecord>> {
+    return Promise.reject(emoneyUnsupported());
   }
 }

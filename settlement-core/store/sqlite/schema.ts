@@ -118,4 +118,33 @@ export const migrations: readonly string[] = [
   ALTER TABLE wallets ADD COLUMN blocked_request TEXT;
   ALTER TABLE wallets ADD COLUMN blocked_at INTEGER;
   `,
+  // 4: e-money (claims 34–35). A token row is minted once (serial) and spent at most once (spent_at and
+  // deposit_request set together, only from NULL). The partial indexes serve the wallet's inbox and the audit's
+  // sum of unspent tokens per float. A decided request is kept whole, so a resend gets the same answer.
+  `
+  CREATE TABLE emoney_tokens (
+    serial TEXT PRIMARY KEY,
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    currency TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    float_account TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    issue_request TEXT NOT NULL,
+    token_json TEXT NOT NULL,
+    spent_at INTEGER,
+    deposit_request TEXT,
+    CHECK ((spent_at IS NULL) = (deposit_request IS NULL))
+  );
+  CREATE INDEX emoney_tokens_inbox ON emoney_tokens(holder, serial) WHERE spent_at IS NULL;
+  CREATE INDEX emoney_tokens_unspent ON emoney_tokens(float_account) WHERE spent_at IS NULL;
+
+  CREATE TABLE emoney_requests (
+    request_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('issue', 'deposit')),
+    wallet_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    answer_json TEXT NOT NULL,
+    at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -9,8 +9,10 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { CoreError, invariant } from '../../errors.ts';
 import { journalKeyString } from '../../model.ts';
-import type { Account, AccountStatus, CustomerAttributes, Device, IssuedTicket, JournalEntry, JournalKey, StatementLine, Transfer, Wallet } from '../../model.ts';
-import type { CounterKey, JournalQuery, LedgerStore, LedgerTx, StatementQuery, WriteSet } from '../ledger-store.ts';
+import type { EmoneyToken } from '../../../protocol/index.ts';
+import { emoneyRequestFromRow, emoneyRequestToValues, emoneyTokenFromRow, emoneyTokenToValues, outstandingFromRows } from '../../emoney/rows.ts';
+import type { Account, AccountStatus, CustomerAttributes, Device, EmoneyRequestRecord, EmoneyTokenRecord, IssuedTicket, JournalEntry, JournalKey, StatementLine, Transfer, Wallet } from '../../model.ts';
+import type { CounterKey, EmoneyInboxQuery, JournalQuery, LedgerStore, LedgerTx, StatementQuery, WriteSet } from '../ledger-store.ts';
 import { issuedTicketToValues } from '../row-mapping.ts';
 import { accountFromRow, accountToParams, deviceFromRow, issuedTicketFromRow, journalFromRow, journalToParams, statementLineFromRow, transferFromRow, transferToParams, walletFromRow } from './rows.ts';
 import type { Row } from './rows.ts';
@@ -141,6 +143,14 @@ export class SqliteLedgerStore implements LedgerStore {
     return Promise.resolve((this.r.walletTickets.all(walletId, limit) as Row[]).map(issuedTicketFromRow));
   }
 
+  emoneyInbox(walletId: string, q: EmoneyInboxQuery): Promise<EmoneyToken[]> {
+    return Promise.resolve((this.r.emoneyInbox.all(walletId, q.afterSerial ?? '', q.limit) as Row[]).map((r) => emoneyTokenFromRow(r).token));
+  }
+
+  emoneyOutstanding(): Promise<Map<string, { value: number; count: number }>> {
+    return Promise.resolve(outstandingFromRows(this.r.emoneyOutstanding.all() as Row[]));
+  }
+
   listJournal(q: JournalQuery): Promise<JournalEntry[]> {
     const rows = this.r.listJournal.all({ state: q.state ?? null, after: q.afterSeq ?? 0, limit: q.limit }) as Row[];
     return Promise.resolve(rows.map(journalFromRow));
@@ -258,6 +268,11 @@ class SqliteTx implements LedgerTx {
       const changed = this.s.blockWallet.run({ id: b.walletId, reason: b.reason, device: b.deviceId, request: b.requestId, at: b.at }).changes;
       invariant(changed === 1, () => `wallet ${b.walletId} is not active on disk`);
     }
+    for (const r of w.emoney?.requests ?? []) this.s.insertEmoneyRequest.run(...emoneyRequestToValues(r));
+    for (const t of w.emoney?.mints ?? []) this.s.insertEmoneyToken.run(...emoneyTokenToValues(t));
+    for (const x of w.emoney?.spends ?? []) {
+      invariant(this.s.spendEmoneyToken.run(x.spentAt, x.depositRequest, x.serial).changes === 1, () => `e-money token ${x.serial} is not unspent on disk`);
+    }
     for (const b of w.balances) {
       const changed = this.s.updateBalance.run(b.after, b.id, b.before).changes;
       invariant(changed === 1, () => `account ${b.id} balance on disk is not ${b.before}`);
@@ -297,5 +312,14 @@ class SqliteTx implements LedgerTx {
   setWalletStatus(id: string, status: Wallet['status']): Promise<void> {
     invariant(this.s.setWalletStatus.run(status, id).changes === 1, `no wallet ${id}`);
     return Promise.resolve();
+  }
+
+  getEmoneyRequest(requestId: string): Promise<EmoneyRequestRecord | null> {
+    const row = this.s.emoneyRequest.get(requestId) as Row | undefined;
+    return Promise.resolve(row ? emoneyRequestFromRow(row) : null);
+  }
+
+  getEmoneyTokens(serials: readonly string[]): Promise<Map<string, EmoneyTokenRecord>> {
+    return Promise.resolve(this.many(this.s.emoneyToken, serials, emoneyTokenFromRow, (t) => t.token.serial));
   }
 }

@@ -1,5 +1,6 @@
 /** Every SQL statement of the SQLite store, prepared once per connection. */
 import type { Database, Statement } from 'better-sqlite3';
+import { emoneyRequestColumns, emoneyTokenColumns } from '../../emoney/rows.ts';
 
 export function prepareStatements(db: Database) {
   const p = (sql: string): Statement => db.prepare(sql);
@@ -55,6 +56,13 @@ export function prepareStatements(db: Database) {
     scanTransfers: p('SELECT * FROM transfers WHERE id > ? ORDER BY id LIMIT ?'),
     insertTicket: p('INSERT INTO tickets (ticket_id, wallet_id, device_id, request_id, issued_at, ticket_json) VALUES (?, ?, ?, ?, ?, ?)'),
     walletTickets: p('SELECT * FROM tickets WHERE wallet_id = ? ORDER BY seq DESC LIMIT ?'),
+    insertEmoneyToken: p(`INSERT INTO emoney_tokens (${emoneyTokenColumns.join(', ')}) VALUES (${emoneyTokenColumns.map(() => '?').join(', ')})`),
+    spendEmoneyToken: p('UPDATE emoney_tokens SET spent_at = ?, deposit_request = ? WHERE serial = ? AND spent_at IS NULL'),
+    emoneyToken: p('SELECT * FROM emoney_tokens WHERE serial = ?'),
+    insertEmoneyRequest: p(`INSERT INTO emoney_requests (${emoneyRequestColumns.join(', ')}) VALUES (${emoneyRequestColumns.map(() => '?').join(', ')})`),
+    emoneyRequest: p('SELECT * FROM emoney_requests WHERE request_id = ?'),
+    emoneyInbox: p('SELECT * FROM emoney_tokens WHERE holder = ? AND spent_at IS NULL AND serial > ? ORDER BY serial LIMIT ?'),
+    emoneyOutstanding: p('SELECT float_account, sum(amount) AS value, count(*) AS n FROM emoney_tokens WHERE spent_at IS NULL GROUP BY float_account'),
     scanJournal: p('SELECT * FROM journal WHERE (device_id, request_id) > (?, ?) ORDER BY device_id, request_id LIMIT ?'),
   };
 }
