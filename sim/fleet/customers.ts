@@ -115,7 +115,8 @@ async function atGate(d: FleetDevice, phone: SimulatedPhone, base: Base): Promis
 
 async function atVending(d: FleetDevice, phone: SimulatedPhone, slot: string, base: Base, results: ResultLog): Promise<TapRecord> {
   const v = d.host.program as VendingProgram;
-  if (!(await until(() => v.machine.state === 'idle'))) return rec(base, 'no-answer', `vending-${v.machine.state}`, null);
+  if (!(await until(() => v.machine.state === 'idle' || v.machine.state === 'out-of-service'))) return rec(base, 'no-answer', `vending-${v.machine.state}`, null);
+  if (v.machine.state === 'out-of-service') return rec(base, 'declined', 'out-of-service', null);
   const offer = v.slots.offer(slot, d.host.link.config);
   const lastBefore = v.report().lastSale;
   d.sim.keypad!.scan(slot);

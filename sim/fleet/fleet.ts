@@ -70,6 +70,7 @@ export interface Fleet {
   close(): Promise<void>;
 }
 
+const noFaults: MessageFaults = { drop: 0, duplicate: 0, delay: 0, delayMs: 200 };
 const hasFaults = (f: MessageFaults | undefined): boolean => f !== undefined && (f.drop > 0 || f.duplicate > 0 || f.delay > 0);
 
 async function eachBounded<T>(items: readonly T[], inFlight: number, run: (item: T) => Promise<void>): Promise<void> {
@@ -116,7 +117,8 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     }
     const faultsUsed = hasFaults(s.faults) || s.events.some((e) => e.action === 'faults');
     if (faultsUsed) {
-      proxy = await FaultProxy.start({ upstreamPort: gateway.mqttPort, faults: s.faults ?? { drop: 0, duplicate: 0, delay: 0, delayMs: 200 }, random: seededRandom(seed ^ 0x5eed) });
+      // No faults until the first tap: every device first gets its retained config whole.
+      proxy = await FaultProxy.start({ upstreamPort: gateway.mqttPort, faults: noFaults, random: seededRandom(seed ^ 0x5eed) });
     }
     const mqttUrl = `mqtt://127.0.0.1:${proxy?.port ?? gateway.mqttPort}`;
     const resendAfterMs = faultsUsed || s.events.some((e) => e.action.startsWith('gateway')) ? faultResendAfterMs : 15_000;
@@ -188,6 +190,7 @@ function makeFleet(p: FleetParts): Fleet {
       let running = 0;
       let finished = 0;
       let freed: (() => void) | null = null;
+      if (s.faults) p.proxy?.setFaults(s.faults);
       const t0 = clock.now();
       const tasks: Promise<unknown>[] = [];
       for (const tap of plan) {
@@ -216,6 +219,8 @@ function makeFleet(p: FleetParts): Fleet {
       for (const e of events) fire(e);
       await Promise.all(tasks);
       await Promise.all(restarts);
+      // The customers are gone: what is still in flight recovers over a clean network.
+      p.proxy?.setFaults(noFaults);
       await waitUntil('every outbox to drain', () => all().every((d) => d.host.link.outbox.depth === 0), drainWaitMs, clock);
       await gateway.gw.core.drain();
       return records;
