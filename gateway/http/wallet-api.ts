@@ -16,6 +16,7 @@ import type { SettleRequest, SettleResult } from '../../protocol/index.ts';
 import { CoreError } from '../../settlement-core/index.ts';
 import type { SettlementCore } from '../../settlement-core/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import { emoneyRoutes } from './emoney-routes.ts';
 import type { EnrollmentCodes } from './enrollment-codes.ts';
 import { HttpError } from './errors.ts';
 import type { HttpErrorCode } from './errors.ts';
@@ -52,6 +53,7 @@ export function walletRoutes(app: FastifyInstance, deps: WalletApiDeps): void {
   settleRoute(app, deps);
   cancelRoute(app, deps);
   resultRoute(app, deps);
+  emoneyRoutes(app, deps);
 }
 
 function enrollmentRoute(app: FastifyInstance, { core, codes }: WalletApiDeps): void {

@@ -130,10 +130,27 @@ export class WalletApiClient {
     return { close: () => abort.abort(), ended };
   }
 
-  private proof(method: string, path: string, params: Record<string, string>): Record<string, string> {
+  /**
+   * Any other proven wallet route (e-money: phone-emoney.ts): signs method,
+   * path, query and the exact body, and resolves with the 200 answer's text
+   * (at most `bytesMax`), or rejects with a coded error.
+   */
+  async signedRequest(method: 'GET' | 'POST', path: string, options: { params?: Record<string, string>; body?: string; bytesMax?: number } = {}): Promise<string> {
+    const params = options.params ?? {};
+    const query = Object.keys(params).length === 0 ? '' : `?${new URLSearchParams(params).toString()}`;
+    const body = options.body;
+    const answer = await this.signed(() => this.fetchText(`${path}${query}`, {
+      method,
+      headers: { ...this.proof(method, path, params, body), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body } : {}),
+    }, options.bytesMax));
+    return answer.text;
+  }
+
+  private proof(method: string, path: string, params: Record<string, string>, body?: string): Record<string, string> {
     if (this.counter >= limits.walletCounterMax) throw new WalletApiError('TS_ERR_WALLET_API_OPTION', 'the API counter is exhausted: enroll the wallet again');
     this.counter += 1;
-    return walletProofHeaders({ walletId: this.walletId, walletKey: this.walletKey, counter: this.counter, method, path, params });
+    return walletProofHeaders({ walletId: this.walletId, walletKey: this.walletKey, counter: this.counter, method, path, params, ...(body !== undefined ? { body } : {}) });
   }
 
   private signed<T>(run: () => Promise<T>): Promise<T> {
@@ -142,13 +159,13 @@ export class WalletApiClient {
     return result;
   }
 
-  private async fetchText(path: string, init: RequestInit): Promise<Fetched> {
+  private async fetchText(path: string, init: RequestInit, bytesMax = answerBytesMax): Promise<Fetched> {
     const signal = AbortSignal.timeout(this.timeoutMs);
     let res: Response;
     let text: string;
     try {
       res = await fetch(`${this.baseUrl}${path}`, { ...init, signal });
-      text = await boundedText(res);
+      text = await boundedText(res, bytesMax);
     } catch (err) {
       throw fetchFailure(err, signal, path);
     }
@@ -163,12 +180,12 @@ function fetchFailure(err: unknown, signal: AbortSignal, path: string): WalletAp
   return new WalletApiError('TS_ERR_WALLET_API_UNREACHABLE', `${path}: ${(err as Error).message}`, null, null, { cause: err });
 }
 
-/** Reads a body up to answerBytesMax; a longer one is refused rather than buffered. */
-async function boundedText(res: Response): Promise<string> {
+/** Reads a body up to bytesMax (answerBytesMax unless a route says otherwise); a longer one is refused rather than buffered. */
+async function boundedText(res: Response, bytesMax: number): Promise<string> {
   const length = Number(res.headers.get('content-length') ?? '0');
-  if (length > answerBytesMax) throw new WalletApiError('TS_ERR_WALLET_API_BAD_ANSWER', `answer of ${length} bytes, limit ${answerBytesMax}`, res.status);
+  if (length > bytesMax) throw new WalletApiError('TS_ERR_WALLET_API_BAD_ANSWER', `answer of ${length} bytes, limit ${bytesMax}`, res.status);
   const text = await res.text();
-  if (Buffer.byteLength(text) > answerBytesMax) throw new WalletApiError('TS_ERR_WALLET_API_BAD_ANSWER', `answer longer than ${answerBytesMax} bytes`, res.status);
+  if (Buffer.byteLength(text) > bytesMax) throw new WalletApiError('TS_ERR_WALLET_API_BAD_ANSWER', `answer longer than ${bytesMax} bytes`, res.status);
   return text;
 }
 
