@@ -4,7 +4,8 @@
  * real core on SQLite, on 127.0.0.1.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmoneyToken, emoneyTokenBytes, generateSigningKeyPair, signEd25519, uuidv7 } from '../../../protocol/index.ts';
+import { emoneyTokenBytes, generateSigningKeyPair, signEd25519, uuidv7 } from '../../../protocol/index.ts';
+import type { EmoneyToken } from '../../../protocol/index.ts';
 import { PhoneEmoney } from '../../../sim/phone/phone-emoney.ts';
 import { WalletApiClient, WalletApiError } from '../../../sim/phone/wallet-api-client.ts';
 import { WalletHoldings } from '../../../sim/phone/wallet-holdings.ts';
