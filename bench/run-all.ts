@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-const benches = ['hot-path.bench.ts', 'core.bench.ts', 'gateway.bench.ts'];
+const benches = ['hot-path.bench.ts', 'core.bench.ts', 'gateway.bench.ts', 'device.bench.ts'];
 const args = process.argv.slice(2);
 let failed = false;
 for (const bench of benches) {
