@@ -25,8 +25,9 @@ import { FaultProxy } from './fault-proxy.ts';
 import { planTaps } from './plan.ts';
 import type { PlannedTap } from './plan.ts';
 import type { Progress } from './progress.ts';
-import { fleetKinds, freshGatewayKeys, provision, startFleetGateway } from './provision.ts';
-import type { FleetGateway, Provisioned } from './provision.ts';
+import type { FleetGateway, StartFleetGateway } from './gateway-port.ts';
+import { fleetKinds, provision } from './provision.ts';
+import type { Provisioned } from './provision.ts';
 import type { MessageFaults, Scenario } from './scenario.ts';
 import { checkLedger, summarize } from './summary.ts';
 import type { FleetSummary } from './summary.ts';
@@ -34,6 +35,8 @@ import { topics } from '../../protocol/index.ts';
 
 /** Hosts started at once: each opens a socket and a file; more at once only queues on the 2 cores. */
 export const hostStartsInFlightMax = 64;
+/** Hosts started per second: the gateway refuses more than 50 connects/s from one address (its broker limit), and the whole fleet is 127.0.0.1. */
+export const hostStartsPerSecMax = 45;
 /** Waiting for every device to connect and apply its config: the first login of a device costs one scrypt (~25 ms) on the gateway. */
 export const readyWaitMsBase = 30_000;
 export const readyWaitMsPerDevice = 30;
@@ -46,6 +49,8 @@ export type FleetMode = 'full' | 'light';
 
 export interface FleetOptions {
   scenario: Scenario;
+  /** Starts the real gateway the devices talk to (cli/commands/sim-fleet.ts: startEmbeddedFleetGateway). */
+  startGateway: StartFleetGateway;
   /** Overrides the scenario's seed. */
   seed?: number;
   /** Working directory (gateway data, device data); a fresh temporary one, removed at close, when absent. */
@@ -99,7 +104,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   const random = seededRandom(seed);
   const issuer = generateSigningKeyPair('fleet-issuer');
   const keys: FleetKeys = { gates: generateSigningKeyPair('fleet-gates'), issuer };
-  const gateway = await startFleetGateway(dir, { ...freshGatewayKeys(), ticketIssuer: issuer });
+  const gateway = await o.startGateway(dir, issuer);
   const started: FleetDevice[] = [];
   let proxy: FaultProxy | null = null;
   const cleanup = async () => {
@@ -123,7 +128,10 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     const mqttUrl = `mqtt://127.0.0.1:${proxy?.port ?? gateway.mqttPort}`;
     const resendAfterMs = faultsUsed || s.events.some((e) => e.action.startsWith('gateway')) ? faultResendAfterMs : 15_000;
     let n = 0;
-    await eachBounded(provisioned.devices, hostStartsInFlightMax, async (d) => {
+    const paceFrom = clock.now();
+    await eachBounded(provisioned.devices.map((d, i) => ({ d, i })), hostStartsInFlightMax, async ({ d, i }) => {
+      const wait = paceFrom + (i * 1000) / hostStartsPerSecMax - clock.now();
+      if (wait > 0) await clock.sleep(wait);
       started.push(await startDevice({ kind: d.kind, index: d.index, secret: d.secret, mqttUrl, dir, scenario: s, keys, seed, timing: mode === 'full', resendAfterMs }));
       progress?.update('hosts started', (n += 1), provisioned.devices.length);
     });

@@ -1,17 +1,11 @@
 /**
- * Brings up the fleet's gateway (in this process, on 127.0.0.1, its own data
- * directory) and provisions it in bulk: the currency, one merchant, every
+ * Provisions the fleet's gateway in bulk: the currency, one merchant, every
  * device in the core and in the gateway's device registry, and the phones'
  * customer accounts, funds and wallets, each step one transaction per chunk.
  */
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import pino from 'pino';
-import { parseGatewayConfig } from '../../gateway/config.ts';
-import { startGateway } from '../../gateway/gateway.ts';
-import type { GatewayKeys, RunningGateway } from '../../gateway/gateway.ts';
 import type { DeviceKind } from '../../protocol/index.ts';
 import { deviceIdOf } from './devices.ts';
+import type { FleetGatewayInstance } from './gateway-port.ts';
 import type { Scenario } from './scenario.ts';
 
 /** Accounts, funds and wallets per transaction: one import of 1,000 rows is a few ms of SQLite. */
@@ -36,38 +30,6 @@ export interface Provisioned {
   phones: PhoneCredentials[];
 }
 
-export interface FleetGateway {
-  gw: RunningGateway;
-  mqttPort: number;
-  /** Stops the gateway (a crash: the same close a SIGTERM runs) and starts it again on the same port, data and keys. */
-  restart(awayMs: number): Promise<void>;
-  close(): Promise<void>;
-}
-
-export async function startFleetGateway(dir: string, keys: GatewayKeys): Promise<FleetGateway> {
-  const config = (port: number) => parseGatewayConfig({ data: join(dir, 'gateway'), demo: false, mqtt: { port }, http: { port: 0 }, log: { level: 'silent' } });
-  const log = pino({ level: 'silent' });
-  let gw = await startGateway(config(0), keys, log);
-  const mqttPort = Number(new URL(gw.urls.mqtt).port);
-  let closed = false;
-  const handle: FleetGateway = {
-    gw,
-    mqttPort,
-    async restart(awayMs) {
-      await gw.close();
-      if (awayMs > 0) await new Promise((r) => setTimeout(r, awayMs));
-      if (closed) return;
-      gw = await startGateway(config(mqttPort), keys, log);
-      handle.gw = gw;
-    },
-    async close() {
-      closed = true;
-      await gw.close();
-    },
-  };
-  return handle;
-}
-
 async function inChunks<T, R>(items: readonly T[], size: number, run: (chunk: readonly T[]) => Promise<R[]>): Promise<R[]> {
   const out: R[] = [];
   for (let i = 0; i < items.length; i += size) out.push(...(await run(items.slice(i, i + size))));
@@ -88,7 +50,7 @@ async function bounded<T, R>(items: readonly T[], inFlight: number, run: (item: 
   return out;
 }
 
-export async function provision(gw: RunningGateway, s: Scenario, onStep: (what: string, done: number, total: number) => void = () => undefined): Promise<Provisioned> {
+export async function provision(gw: FleetGatewayInstance, s: Scenario, onStep: (what: string, done: number, total: number) => void = () => undefined): Promise<Provisioned> {
   const { core, registry } = gw;
   await core.initCurrency('EUR');
   const merchant = await core.openAccount({ kind: 'merchant', branch: 500, currency: 'EUR', name: 'Fleet operator' });
@@ -113,6 +75,3 @@ export async function provision(gw: RunningGateway, s: Scenario, onStep: (what: 
   return { merchant: merchant.id, devices, phones };
 }
 
-export function freshGatewayKeys(): GatewayKeys {
-  return { issuerMasterKey: randomBytes(32), deviceMasterKey: randomBytes(32) };
-}

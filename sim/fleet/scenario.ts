@@ -174,3 +174,11 @@ export function loadScenario(path: string): Scenario {
   if (size > fleetLimits.fileBytesMax) throw new FleetError('TS_ERR_SCENARIO_FILE', `${path} is ${size} bytes; a scenario file may be at most ${fleetLimits.fileBytesMax}`);
   return parseScenarioText(readFileSync(path, 'utf8'), path);
 }
+
+/** The scenarios shipped with the repo (sim/fleet/scenarios/). */
+export const scenariosDir = new URL('./scenarios/', import.meta.url).pathname;
+
+/** A path, or the name of a shipped scenario ("rush-hour"). */
+export function resolveScenario(nameOrPath: string): string {
+  return /^[a-z0-9][a-z0-9-]*$/.test(nameOrPath) ? `${scenariosDir}${nameOrPath}.yaml` : nameOrPath;
+}

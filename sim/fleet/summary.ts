@@ -4,10 +4,10 @@
  * says (refunds, the core's audit, every approved settlement withdrawn
  * exactly once), as JSON and as text.
  */
-import type { SettlementCore } from '../../settlement-core/index.ts';
 import type { DeviceKind } from '../../protocol/index.ts';
 import type { TapRecord } from './customers.ts';
 import type { FaultCounts } from './fault-proxy.ts';
+import type { FleetLedger } from './gateway-port.ts';
 
 /** Transfers and journal entries read per page while checking the ledger. */
 export const ledgerPageMax = 5_000;
@@ -67,7 +67,7 @@ const countBy = (records: readonly TapRecord[], outcome: TapRecord['outcome']): 
 const approvedStates = new Set(['withdrawn', 'deferred', 'deposited', 'reversed', 'cancelled']);
 
 /** Reads every transfer and journal entry: the audit, and each approved entry withdrawn exactly once. */
-export async function checkLedger(core: SettlementCore, records: readonly TapRecord[]): Promise<LedgerCheck> {
+export async function checkLedger(core: FleetLedger, records: readonly TapRecord[]): Promise<LedgerCheck> {
   const report = await core.audit();
   const withdraws = new Map<string, number>();
   let refunds = 0;
