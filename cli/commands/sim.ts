@@ -17,6 +17,7 @@ import { keysPath } from '../context.ts';
 import type { GlobalOptions } from '../context.ts';
 import { loadKeys } from '../keys.ts';
 import { CliError, exitCodes, parseIntArg, print } from '../output.ts';
+import { simFleetCommand } from './sim-fleet.ts';
 import { simTapCommand } from './sim-tap.ts';
 
 type Run = (action: (globals: GlobalOptions) => Promise<number | void>) => Promise<void>;
@@ -119,6 +120,7 @@ function describeField(entries: readonly FieldEntry[]): string {
 
 export function simCommands(program: Command, run: Run): void {
   const sim = program.command('sim').description('simulated parts for a station on a laptop');
+  simFleetCommand(sim, run);
   simTapCommand(sim, run);
 
   sim.command('pn532')
