@@ -63,6 +63,8 @@ export class GateProgram implements HostProgram {
   /** Entries whose gate closed before anyone passed: the same admission may open this gate again within the grace. */
   private readonly entryRetries: GraceBook<true>;
   private running = false;
+  /** Ends an out-of-service wait early (a new config, a reconnect). */
+  private wakeUp: (() => void) | null = null;
   private loopDone: Promise<void> = Promise.resolve();
   private fieldBusy = false;
   private handled = 0;
@@ -91,6 +93,9 @@ export class GateProgram implements HostProgram {
     this.stateError = stateError;
     this.entryRetries = new GraceBook(this.s.retryGraceMs, ctx.clock);
     this.exit = state !== null && chargesFares(this.s.mode) ? new ExitDesk(this, state) : null;
+    // A new config or a reconnect may clear a fault: look again at once instead of after tapPollMs.
+    ctx.link.on('config', () => this.wakeUp?.());
+    ctx.link.on('connected', () => this.wakeUp?.());
     if (state !== null) {
       ctx.link.on('config', (c) => {
         const gone = state.supersede(c.version);
@@ -168,7 +173,14 @@ export class GateProgram implements HostProgram {
         this.machine.to('out-of-service', faults.join(','));
         this.ctx.parts.display.show('Out of service - gate closed');
       }
-      await new Promise((r) => setTimeout(r, this.s.tapPollMs));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.s.tapPollMs);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeUp = null;
       return;
     }
     if (this.machine.state === 'out-of-service') {
