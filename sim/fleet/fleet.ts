@@ -59,6 +59,8 @@ export interface FleetOptions {
   mode?: FleetMode;
   clock?: FleetClock;
   progress?: Progress;
+  /** Called as the fleet comes up (the benchmark reads memory between stages). */
+  onStage?: (stage: 'gateway-provisioned' | 'devices-online') => void;
 }
 
 export interface Fleet {
@@ -115,6 +117,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   };
   try {
     const provisioned = await provision(gateway.gw, s, (what, done, total) => progress?.update(what, done, total));
+    o.onStage?.('gateway-provisioned');
     const denyList = provisioned.phones.filter((p) => p.role === 'deny-listed').map((p) => p.walletId).slice(0, limits.denyListMax);
     for (const d of provisioned.devices) {
       const config = deviceConfig(d.kind, d.id, s, provisioned.merchant, keys, denyList, 1);
@@ -140,6 +143,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       progress?.update('devices online', ready, started.length);
       return ready === started.length;
     }, readyWaitMsBase + readyWaitMsPerDevice * started.length, clock);
+    o.onStage?.('devices-online');
     const phones = await Promise.all(provisioned.phones.map((p) => SimulatedPhone.open({ walletId: p.walletId, walletKey: p.walletKey, randomBytes: seededBytes(random) })));
     const devices = new Map<DeviceKind, FleetDevice[]>(fleetKinds.map((k) => [k, started.filter((d) => d.kind === k).sort((a, b) => a.index - b.index)]));
     return makeFleet({ s, seed, mode, clock, progress, gateway, proxy, provisioned, devices, phones, cleanup });

@@ -157,7 +157,7 @@ export function parseScenario(raw: unknown, where = 'scenario'): Scenario {
 export function parseScenarioText(text: string, where = 'scenario'): Scenario {
   let raw: unknown;
   try {
-    raw = parseYaml(text, { maxAliasCount: 100 });
+    raw = parseYaml(text, { maxAliasCount: 100, logLevel: 'error' });
   } catch (err) {
     throw new FleetError('TS_ERR_SCENARIO_FILE', `${where}: not YAML: ${(err as Error).message.split('\n')[0] ?? ''}`);
   }
