@@ -99,6 +99,7 @@ export class StationMachine {
     }
     this.running = { host, sim };
     this.wireWorld(sim, file.section);
+    this.showPartsLive(host, sim);
   }
 
   /** `on`: crash the host (its link drops, the broker publishes its last will); `off`: start it again on the same data. */
@@ -149,6 +150,24 @@ export class StationMachine {
   private clearTimers(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+  }
+
+  /**
+   * A host republishes its retained state on its own transitions; a spiral's
+   * relay opens and closes inside one state (`dispensing`), so the station
+   * republishes on every relay and sensor change too — what the host's own
+   * refresh() sends (coalesced by the link) — and the dashboard sees it turn.
+   * Likewise when a config arrives: a terminal's `no-config` fault clears
+   * without a transition.
+   */
+  private showPartsLive(host: RunningHost, sim: SimHandles): void {
+    const present = (): void => {
+      const p = host.program;
+      host.link.present({ machineState: p.machine.state, outputs: p.outputs() }, p.faults());
+    };
+    for (const relay of sim.relays.values()) relay.on('change', present);
+    for (const input of sim.inputs.values()) input.on('change', present);
+    host.link.on('config', present);
   }
 
   /** People and articles: what the parts see when a relay opens. */

@@ -1,18 +1,17 @@
 /**
  * The dashboard's routes over real HTTP on an in-process demo gateway: the
- * page and its headers, the local-only rule, the buttons through a station
- * (real MQTT traffic via device links), fuzzed bad bodies (always a coded
+ * page and its headers, the local-only rule, the buttons through the real
+ * simulated station (device hosts on simulated parts, as `tapsettle start`), fuzzed bad bodies (always a coded
  * 4xx, never a stack, the process keeps serving), the stream's client limit,
  * its heartbeat, and a reader that stops reading being dropped.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DashboardSnapshot, DashboardUpdate } from '../../../gateway/dashboard/views.ts';
-import { extraDashboard, startDashboardGateway } from './fixtures.ts';
+import { exitFareMinor, extraDashboard, startDashboardGateway } from './fixtures.ts';
 import type { DashboardGateway } from './fixtures.ts';
 import { stateMsg } from './messages.ts';
 import { openSse, rawRequest } from './sse-client.ts';
-import { exitFareMinor } from './test-station.ts';
 
 let d: DashboardGateway;
 let base: string;
@@ -72,20 +71,22 @@ describe('dashboard data and buttons', () => {
     expect(snap.station).toBe(true);
     expect(snap.devices.map((x) => x.id).sort()).toEqual(['gate-entry-1', 'gate-exit-1', 'kiosk-1', 'pos-1', 'vending-1']);
     expect(snap.devices.find((x) => x.id === 'gate-exit-1')).toMatchObject({ role: 'exit gate', presence: 'online' });
-    expect(snap.devices.find((x) => x.id === 'kiosk-1')).toMatchObject({ presence: 'offline', role: null });
+    expect(snap.devices.find((x) => x.id === 'kiosk-1')).toMatchObject({ presence: 'online', role: 'ticket kiosk' });
+    expect(snap.devices.find((x) => x.id === 'vending-1')).toMatchObject({ role: 'snack machine', slots: ['A1', 'A2', 'B1', 'B2'] });
     expect(snap.phones.map((p) => p.name)).toEqual(['Ada', 'Ben', 'Cleo', 'Dev', 'Eve']);
   });
 
-  it('taps a phone on the exit gate: the stream shows the gate open, the settlement and the new balance', async () => {
+  it('taps a phone in at the entry gate and out at the exit gate: the stream shows the gate open, the settlement and the new balance', async () => {
     const stream = await openSse(`${base}/dashboard/api/stream`);
     try {
       await expect.poll(() => stream.events.length).toBeGreaterThan(0);
       const first = JSON.parse(stream.events[0]!.data) as DashboardSnapshot;
       expect(stream.events[0]!.event).toBe('snapshot');
       const before = first.phones.find((p) => p.name === 'Ben')!.balance.minor;
+      expect(await (await post(`${base}/dashboard/api/tap`, { phone: 'Ben', deviceId: 'gate-entry-1' })).json()).toEqual({ ok: true, message: 'opened: entered at central' });
       const res = await post(`${base}/dashboard/api/tap`, { phone: 'Ben', deviceId: 'gate-exit-1' });
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ ok: true, message: `approved ${(exitFareMinor / 100).toFixed(2)} EUR` });
+      expect(await res.json()).toEqual({ ok: true, message: `opened: fare ${(exitFareMinor / 100).toFixed(2)} EUR, passed` });
       const updates = () => stream.events.filter((e) => e.event === 'update').map((e) => JSON.parse(e.data) as DashboardUpdate);
       await expect.poll(() => updates().some((u) => u.devices.some((x) => x.id === 'gate-exit-1' && x.outputs.some((o) => o.name === 'gate' && o.state === 'open')))).toBe(true);
       await expect.poll(() => updates().flatMap((u) => u.settlements).find((s) => s.deviceId === 'gate-exit-1' && s.outcome === 'passed')).toMatchObject({
@@ -102,7 +103,7 @@ describe('dashboard data and buttons', () => {
       ['tap', { phone: 'Zed', deviceId: 'gate-exit-1' }, 'TS_ERR_DASHBOARD_UNKNOWN_PHONE'],
       ['tap', { phone: 'Ada', deviceId: 'no-such-device' }, 'TS_ERR_DASHBOARD_UNKNOWN_DEVICE'],
       ['jam', { deviceId: 'vending-1', slot: 'Z9' }, 'TS_ERR_DASHBOARD_UNKNOWN_DEVICE'],
-      ['cut', { deviceId: 'kiosk-1', on: true }, 'TS_ERR_DASHBOARD_UNKNOWN_DEVICE'],
+      ['cut', { deviceId: 'lift-1', on: true }, 'TS_ERR_DASHBOARD_UNKNOWN_DEVICE'],
     ];
     for (const [action, body, code] of cases) {
       const res = await post(`${base}/dashboard/api/${action}`, body);
@@ -115,11 +116,19 @@ describe('dashboard data and buttons', () => {
     expect((await post(`${base}/dashboard/api/cut`, { deviceId: 'vending-1', on: true })).status).toBe(200);
     const res = await post(`${base}/dashboard/api/tap`, { phone: 'Ada', deviceId: 'vending-1' });
     expect(res.status).toBe(409);
-    expect(await errorOf(res)).toEqual({ code: 'TS_ERR_DASHBOARD_ACTION_FAILED', message: 'vending-1 is cut off' });
+    expect(await errorOf(res)).toEqual({ code: 'TS_ERR_DASHBOARD_ACTION_FAILED', message: 'vending-1 is cut off; reconnect it first' });
     await expect.poll(async () => ((await (await fetch(`${base}/dashboard/api/snapshot`)).json()) as DashboardSnapshot).devices.find((x) => x.id === 'vending-1')).toMatchObject({ presence: 'offline', cutOff: true });
     expect((await post(`${base}/dashboard/api/cut`, { deviceId: 'vending-1', on: false })).status).toBe(200);
     const jam = await post(`${base}/dashboard/api/jam`, { deviceId: 'vending-1', slot: 'A2' });
-    expect(await jam.json()).toEqual({ ok: true, message: 'slot A2 jammed' });
+    expect(await jam.json()).toEqual({ ok: true, message: 'slot A2 jammed: its next vend drops nothing' });
+  });
+
+  it('passes a tap\'s choice to the station: the jammed slot turns, drops nothing and is answered vend-failed', async () => {
+    const res = await post(`${base}/dashboard/api/tap`, { phone: 'Ada', deviceId: 'vending-1', choice: 'A2' });
+    expect(await res.json()).toEqual({ ok: true, message: 'approved 2.00 EUR crisps-50: vend-failed' });
+    const bad = await post(`${base}/dashboard/api/tap`, { phone: 'Ada', deviceId: 'vending-1', choice: 'x'.repeat(33) });
+    expect(bad.status).toBe(400);
+    expect((await errorOf(bad)).code).toBe('TS_ERR_INVALID_BODY');
   });
 });
 
