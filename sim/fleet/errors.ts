@@ -5,8 +5,6 @@
 export const fleetErrorCodes = [
   /** A scenario file is missing, unreadable, not YAML, or invalid; the message names the key. */
   'TS_ERR_SCENARIO_FILE',
-  /** A fleet option (device count, seed, taps …) is out of range; the message names it. */
-  'TS_ERR_FLEET_OPTION',
   /** The simulated fleet could not be brought up (gateway, provisioning, a host). */
   'TS_ERR_FLEET_START',
 ] as const;
