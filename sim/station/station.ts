@@ -98,8 +98,13 @@ export class SimulatedStation {
       spec, secret: secrets[i]!, mqttUrl: deps.mqttUrl, paths: this.paths, logger: deps.logger, changed: () => this.notify(),
     }));
     try {
-      for (const m of machines) {
-        await m.start();
+      for (const [i, m] of machines.entries()) {
+        await m.start().catch((err: unknown) => {
+          // A part the section names but the parts lack, a pulse longer than the relay allows: the station file's mistake.
+          const code = (err as { code?: unknown }).code;
+          if (code === 'TS_ERR_DEVICE_PARTS' || code === 'TS_ERR_DEVICE_FILE') throw new StationError('TS_ERR_STATION_FILE', `devices.${i} (${m.id}): ${(err as Error).message}`);
+          throw err;
+        });
         this.machines.set(m.id, m);
       }
       await this.ready(readyTimeoutMs);

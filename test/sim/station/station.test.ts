@@ -4,10 +4,12 @@
  * data directory. Each tap goes through the device's own program (keypad,
  * virtual PN532 with its timing, relays, sensors) and the core.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stationPaths } from '../../../sim/station/station-data.ts';
+import { defaultStationFile } from '../../../cli/commands/start-station.ts';
+import { tempDir } from '../../settlement-core/fixtures.ts';
 import { eventually, startTestStation } from './fixtures.ts';
 
 type Running = Awaited<ReturnType<typeof startTestStation>>;
@@ -136,5 +138,20 @@ describe('the demo station', () => {
     expect(await s.station.tap('Ada', 'vending-1')).toBe('approved 1.50 EUR cola-330: dispensed');
     expect(balance('Ada')).toBe(before - 180 - 150);
     expect(await s.gw.core.audit()).toMatchObject({ ok: true });
+  }, 30_000);
+});
+
+describe('a station file whose section names a part the parts lack', () => {
+  it('stops the start with TS_ERR_STATION_FILE naming the device and the key, and leaves nothing running', async () => {
+    const t = tempDir('tapsettle-station-bad-');
+    try {
+      const file = join(t.dir, 'mine.yaml');
+      writeFileSync(file, readFileSync(defaultStationFile, 'utf8').replace('A1: { relay: slot-a1 }', 'A1: { relay: slot-z9 }'));
+      await expect(startTestStation({ data: join(t.dir, 'data'), stationFile: file })).rejects.toMatchObject({
+        code: 'TS_ERR_STATION_FILE', message: expect.stringMatching(/^devices\.2 \(vending-1\): relay of slot A1 \(vending\.slots\.A1\.relay\) "slot-z9" is not among the parts/) as unknown,
+      });
+    } finally {
+      t.cleanup();
+    }
   }, 30_000);
 });
