@@ -39,6 +39,27 @@ export const GatewayConfig = z.strictObject({
     amountMinorMaxPerSettle: z.number().int().min(1).max(100_000_000).optional(),
     duePollMs: z.number().int().min(10).max(60_000).optional(),
   }).default({}),
+  /**
+   * Where the ledger lives: the embedded SQLite file (<data>/tapsettle.db), a
+   * PostgreSQL database, or N servers sharded by branch (claims 19–21; the
+   * directory file is created with even branch ranges on the first run).
+   */
+  store: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('sqlite') }),
+    z.strictObject({
+      kind: z.literal('postgres'),
+      url: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'expected postgres://user@host:port/database'),
+      schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier').default('public'),
+      poolSizeMax: z.number().int().min(2).max(100).optional(),
+    }),
+    z.strictObject({
+      kind: z.literal('sharded'),
+      servers: z.array(z.discriminatedUnion('kind', [
+        z.strictObject({ kind: z.literal('sqlite'), path: z.string().min(1).max(1024) }),
+        z.strictObject({ kind: z.literal('postgres'), url: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'expected postgres://user@host:port/database'), schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier') }),
+      ])).min(1).max(64),
+    }),
+  ]).default({ kind: 'sqlite' }),
   /** Claim 36: the card processing apparatus forwards card authorizations to this issuer host (`tapsettle issuer start`). Absent = no card route. */
   cards: z.strictObject({
     issuerUrl: z.string().regex(/^https?:\/\/[^\s]+$/, 'expected http(s)://host:port'),

@@ -7,12 +7,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { topics } from '../protocol/index.ts';
 import type { SigningKeyPair } from '../protocol/index.ts';
-import { SettlementCore, SqliteLedgerStore } from '../settlement-core/index.ts';
+import { PgLedgerStore, SettlementCore, SqliteLedgerStore } from '../settlement-core/index.ts';
+import type { LedgerStore } from '../settlement-core/index.ts';
+import { evenDirectory, openShardedStore } from '../settlement-core/store/sharded/index.ts';
 import { SettlementBridge } from './bridge/settlement-bridge.ts';
 import { startBroker } from './broker/broker.ts';
 import type { GatewayBroker } from './broker/broker.ts';
@@ -83,7 +85,7 @@ export async function startGateway(config: GatewayConfig, keys: GatewayKeys, log
     // A device the registry does not know gets its results tagged under a key nobody holds.
     const unknownDeviceKey = randomBytes(32);
     const core = await SettlementCore.open({
-      store: new SqliteLedgerStore({ path: paths.ledger }),
+      store: openLedgerStore(config, paths.ledger),
       issuerMasterKey: keys.issuerMasterKey,
       ...(keys.ticketIssuer ? { ticketIssuer: { keyId: keys.ticketIssuer.keyId, pair: keys.ticketIssuer } } : {}),
       deviceKey: (id) => registry.deviceKey(id) ?? unknownDeviceKey,
@@ -170,6 +172,23 @@ export async function startGateway(config: GatewayConfig, keys: GatewayKeys, log
   } catch (err) {
     await closeOpened();
     throw err;
+  }
+}
+
+/** The ledger store the config names (docs/operations.md, "Moving to PostgreSQL"). */
+function openLedgerStore(config: GatewayConfig, sqlitePath: string): LedgerStore {
+  const s = config.store;
+  switch (s.kind) {
+    case 'sqlite':
+      return new SqliteLedgerStore({ path: sqlitePath });
+    case 'postgres':
+      return new PgLedgerStore({ connectionString: s.url, schema: s.schema, ...(s.poolSizeMax !== undefined ? { poolSizeMax: s.poolSizeMax } : {}) });
+    case 'sharded':
+      return openShardedStore({
+        servers: s.servers.map((v) => (v.kind === 'sqlite' ? { kind: 'sqlite' as const, path: resolve(config.data, v.path) } : { kind: 'postgres' as const, connectionString: v.url, schema: v.schema })),
+        directoryPath: join(config.data, 'directory.db'),
+        directory: evenDirectory(s.servers.length),
+      });
   }
 }
 
