@@ -87,10 +87,10 @@ async function eachBounded<T>(items: readonly T[], inFlight: number, run: (item:
   }));
 }
 
-async function waitUntil(what: string, check: () => boolean, timeoutMs: number, clock: FleetClock): Promise<void> {
+async function waitUntil(what: string, check: () => boolean, timeoutMs: number, clock: FleetClock, detail: () => string = () => ''): Promise<void> {
   const end = clock.now() + timeoutMs;
   while (!check()) {
-    if (clock.now() > end) throw new FleetError('TS_ERR_FLEET_START', `timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (clock.now() > end) throw new FleetError('TS_ERR_FLEET_START', `timed out after ${timeoutMs} ms waiting for ${what}${detail()}`);
     await clock.sleep(20);
   }
 }
@@ -138,11 +138,12 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       started.push(await startDevice({ kind: d.kind, index: d.index, secret: d.secret, mqttUrl, dir, scenario: s, keys, seed, timing: mode === 'full', resendAfterMs }));
       progress?.update('hosts started', (n += 1), provisioned.devices.length);
     });
+    const online = () => started.filter((d) => d.host.link.connected && d.host.link.outbox.configVersion >= 1).length;
     await waitUntil('every device to connect and apply its config', () => {
-      const ready = started.filter((d) => d.host.link.connected && d.host.link.outbox.configVersion >= 1).length;
+      const ready = online();
       progress?.update('devices online', ready, started.length);
       return ready === started.length;
-    }, readyWaitMsBase + readyWaitMsPerDevice * started.length, clock);
+    }, readyWaitMsBase + readyWaitMsPerDevice * started.length, clock, () => ` (${online()} of ${started.length} online)`);
     o.onStage?.('devices-online');
     const phones = await Promise.all(provisioned.phones.map((p) => SimulatedPhone.open({ walletId: p.walletId, walletKey: p.walletKey, randomBytes: seededBytes(random) })));
     const devices = new Map<DeviceKind, FleetDevice[]>(fleetKinds.map((k) => [k, started.filter((d) => d.kind === k).sort((a, b) => a.index - b.index)]));
