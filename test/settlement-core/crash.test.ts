@@ -6,19 +6,18 @@
  * and after recovery the audit must pass.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteLedgerStore, audit } from '../../settlement-core/index.ts';
-import { requestIdFor } from './crash-worker.ts';
+import { expectAnsweredOnce } from './crash-checks.ts';
+import type { Answer } from './crash-checks.ts';
 import type { CrashSetup } from './crash-worker.ts';
 import { Clock, openCore, seedStation, tempDir } from './fixtures.ts';
 
 const kills = 22;
 const worker = join(import.meta.dirname, 'crash-worker.ts');
 
-interface Answer { status: string; hash: string }
 
 function runWorker(db: string, setupPath: string, start: number, count: number, killAfterMs: number | null): Promise<{ answers: Map<number, Answer>; finished: boolean }> {
   return new Promise((resolve, reject) => {
@@ -91,20 +90,7 @@ describe('crash recovery', () => {
       const store = new SqliteLedgerStore({ path: db });
       await store.migrate();
       try {
-        const withdrawals = new Map<string, number>();
-        for (let after = 0; ;) {
-          const page = await store.scanTransfers(after, 10_000);
-          for (const tr of page) if (tr.kind === 'withdraw') withdrawals.set(tr.journalRequestId!, (withdrawals.get(tr.journalRequestId!) ?? 0) + 1);
-          if (page.length < 10_000) break;
-          after = page[page.length - 1]!.id;
-        }
-        for (const [i, a] of answered) {
-          const e = await store.getJournalEntry({ deviceId: setup.device, requestId: requestIdFor(i) });
-          expect(e, `answered request ${i} is in the journal`).not.toBeNull();
-          expect(createHash('sha256').update(e!.resultJson).digest('hex')).toBe(a.hash);
-          expect(withdrawals.get(requestIdFor(i)) ?? 0).toBe(a.status === 'approved' ? 1 : 0);
-          expect(['declined', 'deposited', 'reversed', 'cancelled']).toContain(e!.state);
-        }
+        await expectAnsweredOnce(store, setup.device, answered);
         const report = await audit(store);
         expect(report.checks.filter((c) => !c.ok)).toEqual([]);
       } finally {

@@ -9,12 +9,12 @@
  * delivered, and the global audit passes.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ShardedAuditReport } from '../../../settlement-core/store/sharded/index.ts';
-import { requestIdFor } from '../crash-worker.ts';
+import { expectAnsweredOnce } from '../crash-checks.ts';
+import type { Answer } from '../crash-checks.ts';
 import type { CrashSetup } from '../crash-worker.ts';
 import { Clock, tempDir } from '../fixtures.ts';
 import type { KillPoint } from './crash-child.ts';
@@ -26,7 +26,6 @@ const rounds: { point: KillPoint; after: number }[] = Array.from({ length: 12 },
   i % 3 === 0 ? { point: 'none', after: 0 } : { point: i % 3 === 1 ? 'credits' : 'server', after: 1 + (i % 4) }
 ));
 
-interface Answer { status: string; hash: string }
 
 function runWorker(dir: string, setupPath: string, start: number, count: number, point: KillPoint, after: number, killAfterMs: number | null): Promise<{ answers: Map<number, Answer>; finished: boolean; killed: boolean; selfKilled: boolean }> {
   return new Promise((resolve, reject) => {
@@ -100,20 +99,7 @@ describe('crash recovery across servers', () => {
       const core = await openShardedCore(store);
       try {
         await core.runDue();
-        const withdrawals = new Map<string, number>();
-        for (let after = 0; ;) {
-          const page = await store.scanTransfers(after, 10_000);
-          for (const tr of page) if (tr.kind === 'withdraw') withdrawals.set(tr.journalRequestId!, (withdrawals.get(tr.journalRequestId!) ?? 0) + 1);
-          if (page.length < 10_000) break;
-          after = page[page.length - 1]!.id;
-        }
-        for (const [i, a] of answered) {
-          const e = await store.getJournalEntry({ deviceId: setup.device, requestId: requestIdFor(i) });
-          expect(e, `answered request ${i} is in the journal`).not.toBeNull();
-          expect(createHash('sha256').update(e!.resultJson).digest('hex')).toBe(a.hash);
-          expect(withdrawals.get(requestIdFor(i)) ?? 0).toBe(a.status === 'approved' ? 1 : 0);
-          expect(['declined', 'deposited', 'reversed', 'cancelled']).toContain(e!.state);
-        }
+        await expectAnsweredOnce(store, setup.device, answered);
         const report = (await core.audit()) as ShardedAuditReport;
         expect(report.checks.filter((c) => !c.ok)).toEqual([]);
         expect(report.inFlight.count).toBe(0);
