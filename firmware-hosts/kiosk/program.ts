@@ -16,7 +16,7 @@
  * A decline writes nothing and sends no outcome (it is final already).
  */
 import type { NfcReader } from '../../hardware/nfc-reader.ts';
-import { SettleRequest, formatMoney, limits, uuidv7 } from '../../protocol/index.ts';
+import { formatMoney, limits, uuidv7 } from '../../protocol/index.ts';
 import type { DeviceOutput, SettleResult, WalletAuth } from '../../protocol/index.ts';
 import { RuntimeError } from '../runtime/errors.ts';
 import type { HostContext, HostProgram } from '../runtime/host.ts';
@@ -28,6 +28,7 @@ import { findProduct, ticketProducts } from './products.ts';
 import type { TicketProduct } from './products.ts';
 import type { KioskSettings } from './settings.ts';
 import { checkIssuedTicket } from './ticket-check.ts';
+import { LateSales } from './late-sales.ts';
 import type { TicketExpectation } from './ticket-check.ts';
 
 export const kioskStates = ['idle', 'awaiting-tap', 'authorizing', 'settling', 'writing', 'out-of-service'] as const;
@@ -45,12 +46,6 @@ export const kioskTable: MachineTable<KioskState> = {
 export type KioskOutcome = 'ticket-delivered' | 'ticket-retrievable' | 'vend-failed';
 export type ChooseResult = { ok: true; product: TicketProduct } | { ok: false; why: 'unknown-product' | 'busy' | 'out-of-service' };
 
-/**
- * Sales whose result may still come (timed out, or restored from the outbox
- * after a restart). Bounded like the outbox they mirror; past it the oldest
- * is forgotten, and its late approval is then checked by signature alone.
- */
-export const lateSalesMax = 1024;
 /** A sale needs two outbox entries: its settle request and its outcome. With less room it is not started. */
 const saleOutboxEntries = 2;
 /** Shown products (slots) on the retained state; the dashboard lists a kiosk's menu, not a whole catalog. */
@@ -58,17 +53,6 @@ const shownProductsMax = 16;
 const saleStates: ReadonlySet<KioskState> = new Set(['authorizing', 'settling', 'writing']);
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** What a settle request restored from the outbox asked for. */
-function expectationOf(body: string): TicketExpectation {
-  try {
-    const r = SettleRequest.safeParse(JSON.parse(body));
-    if (!r.success) return {};
-    return { walletId: r.data.wallet.walletId, article: r.data.purchase.article, ...(r.data.ticket ? { spec: r.data.ticket } : {}) };
-  } catch {
-    return {};
-  }
-}
 
 export class KioskProgram implements HostProgram {
   readonly machine: StateMachine<KioskState>;
@@ -82,14 +66,14 @@ export class KioskProgram implements HostProgram {
   private wake: (() => void) | null = null;
   /** The settle request of the sale in progress: its result is handled by the sale, not as a late answer. */
   private currentSettle: string | null = null;
-  private readonly late = new Map<string, TicketExpectation>();
+  private readonly late = new LateSales();
 
   constructor(private readonly ctx: HostContext<KioskSettings>) {
     if (ctx.parts.nfc === null) throw new RuntimeError('TS_ERR_DEVICE_PARTS', 'a kiosk needs an NFC reader: add parts.nfc to the device file');
     this.nfc = ctx.parts.nfc;
     this.machine = new StateMachine('kiosk', kioskTable, 'idle', ctx.log, ctx.clock);
     // Registered before the link can deliver anything: results for entries restored from the outbox.
-    for (const e of ctx.link.outbox.pending()) if (e.kind === 'settle') this.expectLate(e.id, expectationOf(e.body));
+    this.late.restore(ctx.link.outbox.pending());
     ctx.link.on('result', this.onResult);
     ctx.link.on('config', this.onConfig);
   }
@@ -298,7 +282,7 @@ export class KioskProgram implements HostProgram {
     } catch (err) {
       // Before any await: a result arriving from now on is a late answer and must find its expectation.
       const code = errorCode(err);
-      if (code === 'TS_ERR_LINK_TIMEOUT') this.expectLate(requestId, expect);
+      if (code === 'TS_ERR_LINK_TIMEOUT') this.late.expect(requestId, expect);
       this.currentSettle = null;
       await releaseQuietly(this.nfc);
       metrics.taps.inc({ result: 'failed' });
@@ -379,14 +363,6 @@ export class KioskProgram implements HostProgram {
 
   // ---- late answers -----------------------------------------------------
 
-  private expectLate(requestId: string, expect: TicketExpectation): void {
-    if (this.late.size >= lateSalesMax) {
-      const oldest = this.late.keys().next().value;
-      if (oldest !== undefined) this.late.delete(oldest);
-    }
-    this.late.set(requestId, expect);
-  }
-
   /**
    * A verified result that is not the sale in progress: a sale that timed out
    * or one restored from the outbox. The phone is gone, so nothing is written;
@@ -396,23 +372,16 @@ export class KioskProgram implements HostProgram {
    */
   private readonly onResult = (r: SettleResult): void => {
     if (r.requestId === this.currentSettle) return;
-    const expect = this.late.get(r.requestId) ?? {};
-    this.late.delete(r.requestId);
     this.counts.lateAnswers += 1;
-    if (r.status !== 'approved') {
+    const verdict = this.late.judge(r, this.ctx.config()?.keys?.issuer ?? []);
+    if (verdict.outcome === null) {
       this.ctx.log.info({ requestId: r.requestId, reason: r.reason }, 'late answer: declined, nothing to do');
-      this.ctx.link.event('info', `late answer ${r.requestId}: declined ${r.reason ?? ''}`);
-      return;
-    }
-    const check = checkIssuedTicket(r.ticket, expect, this.ctx.config()?.keys?.issuer ?? []);
-    if (check.ok) {
-      this.counts.retrievable += 1;
-      this.sendOutcome(r.requestId, 'ticket-retrievable', 'late result: the phone had gone; the ticket is in the wallet API');
     } else {
-      this.counts.refunded += 1;
-      this.sendOutcome(r.requestId, 'vend-failed', `late result, ticket not verified: ${check.why}`);
+      if (verdict.outcome === 'ticket-retrievable') this.counts.retrievable += 1;
+      else this.counts.refunded += 1;
+      this.sendOutcome(r.requestId, verdict.outcome, verdict.why);
     }
-    this.ctx.link.event('info', `late answer ${r.requestId}: ${check.ok ? 'ticket-retrievable' : `vend-failed (${check.why})`}`);
+    this.ctx.link.event('info', `late answer ${r.requestId}: ${verdict.outcome ?? 'none'} (${verdict.why})`);
   };
 
   // ---- the code reader and the display ------------------------------------
