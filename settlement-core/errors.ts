@@ -16,6 +16,8 @@ export const coreErrorCodes = [
   'TS_ERR_OVERLOADED',
   'TS_ERR_CLOSED',
   'TS_ERR_STORE',
+  /** The store's database server could not be reached (refused, unknown host, no answer within its connect timeout). */
+  'TS_ERR_STORE_UNREACHABLE',
 ] as const;
 export type CoreErrorCode = (typeof coreErrorCodes)[number];
 

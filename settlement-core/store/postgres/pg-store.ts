@@ -45,11 +45,14 @@ export class PgLedgerStore implements LedgerStore {
   private closed = false;
   /** The last error of an idle pooled connection (the server restarted, the network dropped); the pool replaces it. */
   lastIdleError: Error | null = null;
+  /** host:port/database of the connection string, for messages (never the password). */
+  private readonly target: string;
 
   constructor(options: PgStoreOptions) {
     const resolved = resolvePgStoreOptions(options);
     const { connectionString: _secret, ...shown } = resolved;
     this.options = Object.freeze(shown);
+    this.target = describeTarget(resolved.connectionString);
     this.pool = new Pool(poolConfig(resolved));
     // Without a listener an idle connection's error would crash the process.
     this.pool.on('error', (err) => {
@@ -59,7 +62,9 @@ export class PgLedgerStore implements LedgerStore {
 
   async migrate(): Promise<void> {
     this.assertOpen();
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((err: unknown) => {
+      throw unreachable(this.target, err);
+    });
     try {
       await migrate(client, this.options.schema);
       // Every connection starts with the same settings: check them on this one.
@@ -198,4 +203,23 @@ export class PgLedgerStore implements LedgerStore {
     await this.tail;
     await this.pool.end();
   }
+}
+
+/** host:port/database of a connection string; the user and password are left out. */
+function describeTarget(connectionString: string): string {
+  try {
+    const u = new URL(connectionString);
+    return `${u.hostname || 'localhost'}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return 'the configured server';
+  }
+}
+
+/**
+ * A failed first connection as an operating error naming where it tried
+ * (never the password) and why, instead of the pg driver's bare message.
+ */
+function unreachable(target: string, err: unknown): CoreError {
+  const why = err instanceof Error ? (err as Error & { code?: string }).code ?? err.message : String(err);
+  return new CoreError('TS_ERR_STORE_UNREACHABLE', `cannot reach PostgreSQL at ${target} (${why}); check that the server runs and the store's url`);
 }
