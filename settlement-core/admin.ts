@@ -12,7 +12,11 @@ import { CustomerAttributes, systemAccountKinds } from './model.ts';
 import type { Account, AccountKind, Device, Transfer, Wallet } from './model.ts';
 import type { LedgerTx } from './store/ledger-store.ts';
 
-const systemFloor: Readonly<Record<string, number>> = { 'external-funding': -limits.balanceMinorMax };
+/**
+ * Money enters only through external funding; the card receivable goes negative by every captured card sale
+ * (the scheme owes it) until the scheme pays. Both may reach the ledger's most negative balance.
+ */
+const systemFloor: Readonly<Record<string, number>> = { 'external-funding': -limits.balanceMinorMax, 'card-receivable': -limits.balanceMinorMax };
 
 export async function initCurrency(tx: LedgerTx, currency: string, now: number): Promise<Account[]> {
   if (!/^[A-Z]{3}$/.test(currency)) throw new CoreError('TS_ERR_INVALID_ARGUMENT', `currency must be an ISO 4217 code like EUR, got ${JSON.stringify(currency)}`);

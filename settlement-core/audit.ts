@@ -9,8 +9,10 @@
  * 4. journal ↔ transfers: each entry has exactly the transfers its state implies, no transfer points at a missing entry;
  * 5. clearing: each clearing balance equals the amounts of entries whose money sits in clearing;
  * 6. liveness: every unfinished entry has a due time, so the scheduler will finish it;
- * 7. emoney-float: each issuer float's balance equals the value of its unspent tokens (claims 34–35).
+ * 7. emoney-float: each issuer float's balance equals the value of its unspent tokens (claims 34–35);
+ * 8. cards: card captures and reversals pair up, and each card receivable owes what is captured and not reversed (claim 36).
  */
+import { auditCards, cardTransferProblem } from './cards/ledger-audit.ts';
 import { auditEmoney } from './emoney/audit.ts';
 import { inClearingStates } from './journal-states.ts';
 import { journalKeyString } from './model.ts';
@@ -40,7 +42,14 @@ const problemsMax = 20;
 
 /** Exported for the sharded store's global audit, which checks the same things per server and across servers. */
 /** E-money movements (claims 34–35) belong to no journal entry: they carry the e-money request as their reference. */
-export const kindBit: Readonly<Record<TransferKind, number>> = { fund: 0, withdraw: 1, deposit: 2, reverse: 4, cancel: 8, 'emoney-issue': 0, 'emoney-deposit': 0 };
+/**
+ * A card sale's one transfer (claim 36, settlement-core/cards/ledger.ts) is its entry's withdrawal and deposit at
+ * once — the money never rests in clearing — so it counts as both, and its `deposited` entry has exactly one.
+ */
+const cardMovement = 1 | 2;
+export const kindBit: Readonly<Record<TransferKind, number>> = {
+  fund: 0, withdraw: 1, deposit: 2, reverse: 4, cancel: 8, 'emoney-issue': 0, 'emoney-deposit': 0, 'card-capture': cardMovement, 'card-reversal': cardMovement,
+};
 const unjournalledKinds: ReadonlySet<TransferKind> = new Set(['fund', 'emoney-issue', 'emoney-deposit']);
 export const expectedBits: Readonly<Record<JournalState, number>> = {
   received: 0, declined: 0, withdrawn: 1, deferred: 1, deposited: 1 | 2, reversed: 1 | 4, cancelled: 1 | 8,
@@ -98,6 +107,8 @@ export async function audit(store: LedgerStore): Promise<AuditReport> {
       running.set(t.to, toAfter);
       if (fromAfter !== t.fromBalanceAfter) chain.fail(`transfer ${t.id}: ${t.from} balance after is ${t.fromBalanceAfter}, recomputed ${fromAfter}`);
       if (toAfter !== t.toBalanceAfter) chain.fail(`transfer ${t.id}: ${t.to} balance after is ${t.toBalanceAfter}, recomputed ${toAfter}`);
+      const cardProblem = cardTransferProblem(t);
+      if (cardProblem !== null) journal.fail(cardProblem);
       if (t.journalDeviceId !== null && t.journalRequestId !== null) {
         const k = journalKeyString({ deviceId: t.journalDeviceId, requestId: t.journalRequestId });
         const bits = bitsByEntry.get(k) ?? 0;
@@ -141,11 +152,12 @@ export async function audit(store: LedgerStore): Promise<AuditReport> {
     if (a.balance !== expected) clearing.fail(`${a.id}: balance ${a.balance}, entries in clearing sum to ${expected}`);
   }
 
-  const checks = [...[chain, balances, conservation, journal, clearing, liveness].map((c) => c.done()), await auditEmoney(store, accounts)];
+  const checks = [...[chain, balances, conservation, journal, clearing, liveness].map((c) => c.done()), await auditEmoney(store, accounts), await auditCards(store)];
   return { ok: checks.every((c) => c.ok), checks, accounts: accounts.size, transfers, journalEntries, totals };
 }
 
 export function describeBits(bits: number): string {
-  const kinds = (Object.entries(kindBit) as [TransferKind, number][]).filter(([, bit]) => bit !== 0 && bits & bit).map(([kind]) => kind);
+  // Kinds of one bit only: a card movement's two bits read as withdraw+deposit.
+  const kinds = (Object.entries(kindBit) as [TransferKind, number][]).filter(([, bit]) => bit !== 0 && (bit & (bit - 1)) === 0 && bits & bit).map(([kind]) => kind);
   return kinds.length === 0 ? 'none' : kinds.join('+');
 }

@@ -24,6 +24,9 @@ import type { ParsedSettle, SettleDeps } from './engine/settle.ts';
 import type { BatchState } from './engine/batch-state.ts';
 import { EmoneyDepositBody, EmoneyError, EmoneyIssueBody, decideDeposit, decideIssue, verifyTokens } from './emoney/index.ts';
 import type { EmoneyDepositAnswer, EmoneyIssueAnswer, EmoneyIssuer, EmoneyReply } from './emoney/index.ts';
+import { answerOf, decideCapture, decideReversal, parseCapture, parseReversal } from './cards/ledger.ts';
+import { auditCards } from './cards/ledger-audit.ts';
+import type { CardLedgerAnswer, CardSaleCapture, CardSaleReversal } from './cards/ledger-wire.ts';
 import { CoreError, InvariantError } from './errors.ts';
 import { GroupCommitter, defaultGroupCommitLimits } from './group-commit.ts';
 import type { GroupCommitLimits } from './group-commit.ts';
@@ -267,8 +270,28 @@ export class SettlementCore {
     return this.task((tx, now) => decideDeposit(tx, wallet, parsed.data, signed, this.emoneyIssuer, now));
   }
 
-  audit(): Promise<AuditReport> {
-    return this.store.audit ? this.store.audit() : audit(this.store);
+  // ---- card sales (claim 36; settlement-core/cards/ledger.ts) ---------
+
+  /** An approved card authorization becomes money: card receivable → merchant, once per authorizationId. */
+  captureCardSale(input: CardSaleCapture): Promise<CardLedgerAnswer> {
+    const parsed = parseCapture(input);
+    if (!parsed.ok) return Promise.reject(parsed.error);
+    return this.task((tx, now) => decideCapture(tx, parsed.value, now)).then(answerOf);
+  }
+
+  /** Undoes a captured card sale once (merchant → card receivable); recorded even when nothing was captured, so that capture is then refused. */
+  reverseCardSale(input: CardSaleReversal): Promise<CardLedgerAnswer> {
+    const parsed = parseReversal(input);
+    if (!parsed.ok) return Promise.reject(parsed.error);
+    return this.task((tx, now) => decideReversal(tx, parsed.value, now)).then(answerOf);
+  }
+
+  /** A store that audits itself (sharded) gets the card check added here; audit.ts runs it for the others. */
+  async audit(): Promise<AuditReport> {
+    if (!this.store.audit) return audit(this.store);
+    const report = await this.store.audit();
+    const cards = await auditCards(this.store);
+    return { ...report, ok: report.ok && cards.ok, checks: [...report.checks, cards] };
   }
 
   /** Waits until everything submitted so far is durable and answered. */

@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { AgeBand, limits } from '../protocol/index.ts';
 import type { DeviceKind, EmoneyToken, ReasonCode, Ticket } from '../protocol/index.ts';
 
-export const accountKinds = ['customer', 'merchant', 'clearing', 'issuer-float', 'external-funding', 'fees'] as const;
+/** `card-receivable`: what the card scheme owes us for captured card sales (claim 36, docs/card-settlement.md). */
+export const accountKinds = ['customer', 'merchant', 'clearing', 'issuer-float', 'external-funding', 'fees', 'card-receivable'] as const;
 export type AccountKind = (typeof accountKinds)[number];
-/** System accounts live on branch 000; at most one of each of these kinds per currency. */
-export const systemAccountKinds: readonly AccountKind[] = ['external-funding', 'clearing', 'fees', 'issuer-float'];
+/** System accounts live on branch 000; at most one of each of these kinds per currency. New kinds go last: existing ledgers keep their numbers. */
+export const systemAccountKinds: readonly AccountKind[] = ['external-funding', 'clearing', 'fees', 'issuer-float', 'card-receivable'];
 
 export const accountStatuses = ['active', 'frozen', 'closed'] as const;
 export type AccountStatus = (typeof accountStatuses)[number];
@@ -60,8 +61,11 @@ export interface WalletBlock {
   at: number;
 }
 
-/** `emoney-issue` (payer → issuer float) and `emoney-deposit` (float → holder) are e-money's (claims 34–35); they carry a reference, not a journal entry. */
-export const transferKinds = ['fund', 'withdraw', 'deposit', 'reverse', 'cancel', 'emoney-issue', 'emoney-deposit'] as const;
+/**
+ * `emoney-issue` (payer → issuer float) and `emoney-deposit` (float → holder) are e-money's (claims 34–35); they carry a reference, not a journal entry.
+ * `card-capture` (card receivable → merchant) and `card-reversal` (merchant → card receivable) are card sales' (claim 36), one per card journal entry.
+ */
+export const transferKinds = ['fund', 'withdraw', 'deposit', 'reverse', 'cancel', 'emoney-issue', 'emoney-deposit', 'card-capture', 'card-reversal'] as const;
 export type TransferKind = (typeof transferKinds)[number];
 
 /** One immutable double-entry transfer; it records each side's balance after it (claims 3, 38). */

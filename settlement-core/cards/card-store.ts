@@ -7,7 +7,8 @@
  * open-to-buy it took, are on disk. Each authorization is one IMMEDIATE
  * transaction: look the id up, decide, update the card, record the answer.
  * The authorization id is the idempotency key: a resend with the same content
- * gets the stored answer byte for byte, other content is refused.
+ * gets the stored answer byte for byte, other content is refused. A reversal
+ * (reversals.ts) gives an approval's open-to-buy back, once.
  *
  * No column holds a PAN, CVV or PIN: a keyed hash (secrets.ts), a token and
  * the last four digits only.
@@ -26,8 +27,10 @@ import { isApproved } from './response-codes.ts';
 import {
   checkPepper, cvvHash, newApprovalCode, newCardToken, panHash, pepperCheck, pinHash, requestFingerprint, sameHash,
 } from './secrets.ts';
-import { AuthorizationResponse, canonicalRequest, issuerWireVersion } from './wire.ts';
-import type { AuthorizationRequest } from './wire.ts';
+import { reversalsSchema, reverseIn, reversedBefore } from './reversals.ts';
+import type { ReverseOutcome } from './reversals.ts';
+import { AuthorizationResponse, canonicalRequest, canonicalReversal, issuerWireVersion } from './wire.ts';
+import type { AuthorizationRequest, ReversalRequest } from './wire.ts';
 
 export interface CardStoreLimits extends DecisionLimits {
   /** Waiting for another process's write lock (the CLI adding a card while the host runs). */
@@ -95,7 +98,7 @@ interface AuthRow {
   response_json: string;
 }
 
-const schemaVersion = 1;
+/** Numbered migrations; `PRAGMA user_version` holds how many are applied. 1: cards and authorizations; 2: reversals. */
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS cards (
@@ -129,6 +132,8 @@ CREATE TABLE IF NOT EXISTS authorizations (
 );
 CREATE INDEX IF NOT EXISTS authorizations_by_card ON authorizations (card_token, decided_at);
 `;
+const migrations: readonly string[] = [schema, reversalsSchema];
+const schemaVersion = migrations.length;
 
 function checkLimits(l: CardStoreLimits): void {
   for (const [name, value] of Object.entries(l)) {
@@ -166,7 +171,7 @@ export class CardStore {
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > schemaVersion) throw new CardError('TS_ERR_CARD_STORE', `issuer database schema ${version} is newer than this program (${schemaVersion})`);
     this.db.transaction(() => {
-      this.db.exec(schema);
+      for (const migration of migrations.slice(version)) this.db.exec(migration);
       this.db.pragma(`user_version = ${schemaVersion}`);
       const check = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('pepper_check') as { value: Buffer } | undefined;
       if (check === undefined) this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('pepper_check', pepperCheck(this.pepper));
@@ -256,7 +261,8 @@ export class CardStore {
       cvvOk: row !== undefined && sameHash(row.cvv_hash, cvvHash(this.pepper, row.token, req.card.cvv)),
       pinOk: row === undefined || row.pin_hash === null || req.pin === undefined ? null : sameHash(row.pin_hash, pinHash(this.pepper, row.token, req.pin)),
     };
-    const decision = decide(card, req, checks, now, this.limits);
+    // A reversal recorded before its authorization wins: the acquirer gave up on it, so it takes nothing.
+    const decision = reversedBefore(this.db, req.authorizationId) ? { code: '05' as const, update: null } : decide(card, req, checks, now, this.limits);
     if (card !== null && decision.update !== null) {
       const u = decision.update;
       invariant(u.openToBuyMinor >= 0 && u.openToBuyMinor <= card.openToBuyMinor, 'an authorization only ever lowers open-to-buy, never below zero');
@@ -276,6 +282,15 @@ export class CardStore {
       req.authorizationId, fingerprint, response.cardToken, response.last4, req.amount.minor, req.amount.currency, req.merchant, req.mcc, decision.code, json, now,
     );
     return { kind: 'answer', json, response, replay: false };
+  }
+
+  /**
+   * Reverses one authorization durably (reversals.ts), or returns the stored
+   * answer of an earlier reversal with the same id and content.
+   */
+  reverse(req: ReversalRequest): ReverseOutcome {
+    const fingerprint = requestFingerprint(this.pepper, canonicalReversal(req));
+    return this.guard('reverse', () => this.db.transaction((): ReverseOutcome => reverseIn(this.db, req, fingerprint, this.clock())).immediate());
   }
 
   /** Authorizations of one card, newest first (the issuer's statement of the card). */

@@ -10,6 +10,10 @@ export type { IssuerHost, IssuerHostLimits, IssuerHostOptions } from './issuer-h
 export { isApproved, isRetryable, responseCodeList, responseCodes } from './response-codes.ts';
 export type { ResponseCode } from './response-codes.ts';
 export { cardTokenPattern, pepperBytesMin } from './secrets.ts';
-export { AuthorizationRequest, AuthorizationResponse, issuerWireVersion } from './wire.ts';
+export { AuthorizationRequest, AuthorizationResponse, ReversalRequest, ReversalResponse, issuerWireVersion, reversalStatuses } from './wire.ts';
+export type { ReversalStatus } from './wire.ts';
+export type { ReverseOutcome } from './reversals.ts';
 export { ensureIssuerSecrets, issuerSecretsPath, loadIssuerSecrets } from './secrets-file.ts';
 export type { IssuerSecrets } from './secrets-file.ts';
+export { CardLedgerAnswer, CardSaleCapture, CardSaleReversal, cardCaptureDevice, cardLedgerReasons, cardLedgerStatuses, cardReversalDevice, cardReversalReasons } from './ledger-wire.ts';
+export type { CardLedgerReason, CardReversalReason } from './ledger-wire.ts';

@@ -3,9 +3,13 @@
  *
  *   POST /v1/authorizations   an AuthorizationRequest → an AuthorizationResponse (200),
  *                             whatever the decision; errors are coded 4xx
+ *   POST /v1/reversals        a ReversalRequest → a ReversalResponse (200): reversed,
+ *                             not-approved or unknown-authorization; 409 for the id
+ *                             reversed with other content or another amount; 503
+ *                             when the database failed (nothing written: resend)
  *   GET  /healthz             200 while the database answers
  *
- * Only the card processing apparatus may ask: every authorization carries
+ * Only the card processing apparatus may ask: every request carries
  * `authorization: Bearer <acquirer token>`, or the host would be an oracle
  * for card numbers and CVVs. Bodies are parsed from raw bytes by strict
  * schemas; an error names what is wrong, never a value. The logger redacts
@@ -19,7 +23,7 @@ import type { Logger } from 'pino';
 import { CardStore } from './card-store.ts';
 import type { CardStoreLimits } from './card-store.ts';
 import { CardError, scrubDigits } from './errors.ts';
-import { issuerWireVersion, AuthorizationRequest } from './wire.ts';
+import { issuerWireVersion, AuthorizationRequest, ReversalRequest } from './wire.ts';
 import type { AuthorizationResponse } from './wire.ts';
 
 export interface IssuerHostLimits {
@@ -81,6 +85,7 @@ export const issuerHttpErrors = {
   TS_ERR_CARD_ACQUIRER: 401,
   TS_ERR_NOT_FOUND: 404,
   TS_ERR_CARD_DUPLICATE_MISMATCH: 409,
+  TS_ERR_CARD_REVERSAL_MISMATCH: 409,
   TS_ERR_BODY_TOO_LARGE: 413,
   TS_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
   TS_ERR_INTERNAL: 500,
@@ -171,8 +176,12 @@ function installErrors(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => sendError(reply, 'TS_ERR_NOT_FOUND', `no route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 100)}`));
 }
 
-function parseRequest(raw: unknown): AuthorizationRequest {
-  if (!Buffer.isBuffer(raw)) throw new IssuerHttpError('TS_ERR_MALFORMED_JSON', 'expected an AuthorizationRequest with content-type application/json');
+interface BodySchema<T> {
+  safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+}
+
+function parseRequest<T>(raw: unknown, schema: BodySchema<T>, what: string): T {
+  if (!Buffer.isBuffer(raw)) throw new IssuerHttpError('TS_ERR_MALFORMED_JSON', `expected an ${what} with content-type application/json`);
   let value: unknown;
   try {
     value = JSON.parse(raw.toString('utf8'));
@@ -180,11 +189,11 @@ function parseRequest(raw: unknown): AuthorizationRequest {
     throw new IssuerHttpError('TS_ERR_MALFORMED_JSON', 'the body is not valid JSON');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new IssuerHttpError('TS_ERR_MALFORMED_JSON', 'the body must be one JSON object');
-  const parsed = AuthorizationRequest.safeParse(value);
+  const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   // zod's messages name the rule, never the value; the path names the field.
-  throw new IssuerHttpError('TS_ERR_INVALID_BODY', `${issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue?.message ?? 'invalid'}`);
+  throw new IssuerHttpError('TS_ERR_INVALID_BODY', `${issue && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : ''}${issue?.message ?? 'invalid'}`);
 }
 
 function routes(app: FastifyInstance, store: CardStore, tokenDigest: Buffer): void {
@@ -193,11 +202,14 @@ function routes(app: FastifyInstance, store: CardStore, tokenDigest: Buffer): vo
     return reply.code(200).send({ status: 'ok', v: issuerWireVersion });
   });
 
-  app.post('/v1/authorizations', async (request, reply) => {
-    const auth = request.headers.authorization;
+  const checkAcquirer = (auth: string | undefined): void => {
     const presented = typeof auth === 'string' && auth.startsWith('Bearer ') ? digest(auth.slice(7)) : null;
     if (presented === null || !timingSafeEqual(presented, tokenDigest)) throw new IssuerHttpError('TS_ERR_CARD_ACQUIRER', 'this host answers the card processing apparatus only: authorization: Bearer <acquirer token>');
-    const req = parseRequest(request.body);
+  };
+
+  app.post('/v1/authorizations', async (request, reply) => {
+    checkAcquirer(request.headers.authorization);
+    const req = parseRequest(request.body, AuthorizationRequest, 'AuthorizationRequest');
     let outcome: ReturnType<CardStore['authorize']>;
     try {
       outcome = store.authorize(req);
@@ -209,6 +221,24 @@ function routes(app: FastifyInstance, store: CardStore, tokenDigest: Buffer): vo
     }
     if (outcome.kind === 'mismatch') throw new IssuerHttpError('TS_ERR_CARD_DUPLICATE_MISMATCH', 'this authorizationId was already used with different content; a new authorization needs a new id');
     request.log.info({ authorizationId: req.authorizationId, responseCode: outcome.response.responseCode, cardToken: outcome.response.cardToken, replay: outcome.replay }, 'authorization');
+    return reply.code(200).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(outcome.json);
+  });
+
+  app.post('/v1/reversals', async (request, reply) => {
+    checkAcquirer(request.headers.authorization);
+    const req = parseRequest(request.body, ReversalRequest, 'ReversalRequest');
+    let outcome: ReturnType<CardStore['reverse']>;
+    try {
+      outcome = store.reverse(req);
+    } catch (err) {
+      if (!(err instanceof CardError)) throw err;
+      // Nothing was written; a reversal has no "decline" to answer with: the acquirer sends it again.
+      request.log.error({ code: err.code, authorizationId: req.authorizationId }, 'issuer database failed; reversal answered 503');
+      throw new IssuerHttpError('TS_ERR_UNAVAILABLE', 'the issuer database failed; nothing was reversed; send the same reversal again');
+    }
+    if (outcome.kind === 'mismatch') throw new IssuerHttpError('TS_ERR_CARD_DUPLICATE_MISMATCH', 'this authorizationId was already reversed with different content; the first reversal stands');
+    if (outcome.kind === 'amount-mismatch') throw new IssuerHttpError('TS_ERR_CARD_REVERSAL_MISMATCH', 'the amount is not the authorization\'s: a reversal undoes the whole authorization');
+    request.log.info({ authorizationId: req.authorizationId, status: outcome.response.status, cardToken: outcome.response.cardToken, replay: outcome.replay }, 'reversal');
     return reply.code(200).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(outcome.json);
   });
 }

@@ -43,7 +43,7 @@ describe('tapsettle ledger', () => {
     await json('ledger', 'register-device', 'vm-1', '--kind', 'vending', '--merchant', shop.id);
     const wallet = (await json('ledger', 'enroll', ann.id)) as { walletId: string; walletKey: string };
     expect(Buffer.from(wallet.walletKey, 'base64')).toHaveLength(32);
-    expect(await json('ledger', 'audit')).toMatchObject({ ok: true, accounts: 6, transfers: 1 });
+    expect(await json('ledger', 'audit')).toMatchObject({ ok: true, accounts: 7, transfers: 1 });
     const human = await cli('ledger', 'accounts');
     expect(human.stdout).toContain('50.00 EUR');
     expect(await json('ledger', 'journal', '--counts')).toEqual({});
