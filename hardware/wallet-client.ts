@@ -11,6 +11,7 @@ import {
   decodeResponseApdu, encodeCommandApdu, isMoreData, moreDataBytes, putMode, sw, swErrorCode,
 } from '../protocol/applet.ts';
 import type { AuthorizeCommand, CommandApdu, DataCodec, PhoneSettleCommand, ResponseApdu, SelectResponse, WalletInfo } from '../protocol/applet.ts';
+import type { CardData } from '../protocol/card-data.ts';
 import type { Admission, EmoneyToken, Ticket, WalletAuth } from '../protocol/index.ts';
 
 /** The one thing the client needs from a reader; NfcReader satisfies it. */
@@ -148,6 +149,17 @@ export class WalletClient {
 
   getEmoney(): Promise<EmoneyToken[]> {
     return this.call(appletCommands.getEmoney(), appletData.emoneyTokens, 'GET EMONEY');
+  }
+
+  /**
+   * Claim 36: the payment card at `index` (0-based) for the card processing
+   * apparatus. The phone asks its user first: a refusal is
+   * TS_ERR_APPLET_CONDITIONS (6985), no card there TS_ERR_APPLET_RECORD_NOT_FOUND.
+   * What comes back is card data: it is never logged, and errors never quote it.
+   */
+  getCard(index = 0): Promise<CardData> {
+    checkOption('card index', index, 0, appletDataLimits.cardsHeldMax - 1);
+    return this.call(appletCommands.getCard(index), appletData.card, 'GET CARD');
   }
 
   private encode<T>(codec: DataCodec<T>, value: T, what: string): Uint8Array {

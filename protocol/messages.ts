@@ -5,7 +5,7 @@
  * from them (`npm run protocol:schema`).
  */
 import { z } from 'zod';
-import { Ticket } from './documents.ts';
+import { EmoneyToken, Ticket } from './documents.ts';
 import { AccountId, DeviceId, Mac, Nonce, UuidV7, WalletId } from './ids.ts';
 import { limits } from './limits.ts';
 import { Currency, Money } from './money.ts';
@@ -67,6 +67,18 @@ export const TicketSpec = z.strictObject({
 });
 export type TicketSpec = z.infer<typeof TicketSpec>;
 
+/**
+ * Claim 34 at a device: the article is e-money. The settle amount is the value
+ * bought, paid to the currency's issuer float (not to the device's merchant);
+ * on approval the core mints one issuer-signed EmoneyToken for the whole
+ * amount, held by the paying wallet, into the result. `kind` leaves room for
+ * other e-money operations at a device; `issue` is the only one.
+ */
+export const EmoneySpec = z.strictObject({
+  kind: z.literal('issue'),
+});
+export type EmoneySpec = z.infer<typeof EmoneySpec>;
+
 export const SettleRequest = z.strictObject({
   v: Version,
   type: z.literal('settle'),
@@ -81,6 +93,8 @@ export const SettleRequest = z.strictObject({
   outcomeDeadlineSec: z.number().int().min(1).max(limits.outcomeDeadlineSecMax).optional(),
   /** Claims 15–16: mint a ticket on approval (kiosk). */
   ticket: TicketSpec.optional(),
+  /** Claim 34: buy e-money of the settle amount (kiosk); the approval carries the minted token. Not with `ticket`, `restrictions.coolingOffSec` or `offline`. */
+  emoney: EmoneySpec.optional(),
   /** The device accepted this tap while the gateway was unreachable (its offline policy) and settles it later from its outbox. */
   offline: z.literal(true).optional(),
 });
@@ -103,15 +117,22 @@ export const SettleResult = z.strictObject({
   deferredUntil: EpochMs.optional(),
   /** Claims 15–16: the issuer-signed ticket minted for an approved request that asked for one. Checked by its Ed25519 signature, not by the tag. */
   ticket: Ticket.optional(),
+  /** Claim 34: the issuer-signed e-money token minted for an approved request that asked for e-money. Checked by its Ed25519 signature, not by the tag. */
+  emoney: EmoneyToken.optional(),
   /** HMAC-SHA256 under the device key over canonical(resultTagFields); the device acts only if it verifies. */
   tag: Mac,
 });
 export type SettleResult = z.infer<typeof SettleResult>;
 
-export const outcomeKinds = ['dispensed', 'vend-failed', 'passed', 'ticket-delivered', 'ticket-retrievable', 'not-passed'] as const;
+/** Stable outcome names: never renamed, never reused; new ones are added at the end. */
+export const outcomeKinds = ['dispensed', 'vend-failed', 'passed', 'ticket-delivered', 'ticket-retrievable', 'not-passed', 'emoney-delivered', 'emoney-retrievable'] as const;
 export type OutcomeKind = (typeof outcomeKinds)[number];
-/** Outcomes that confirm the sale; every other outcome returns the money to the payer. */
-export const successfulOutcomes: ReadonlySet<OutcomeKind> = new Set(['dispensed', 'passed', 'ticket-delivered', 'ticket-retrievable']);
+/**
+ * Outcomes that confirm the sale; every other outcome returns the money to the
+ * payer — except on an e-money purchase, which is final at approval (the token
+ * holds the value; docs/protocol.md §4.2): there every outcome is only recorded.
+ */
+export const successfulOutcomes: ReadonlySet<OutcomeKind> = new Set(['dispensed', 'passed', 'ticket-delivered', 'ticket-retrievable', 'emoney-delivered', 'emoney-retrievable']);
 
 export const Outcome = z.strictObject({
   v: Version,
@@ -191,6 +212,8 @@ export const CatalogItem = z.strictObject({
   restrictions: Restrictions.optional(),
   /** A kiosk article that is a ticket (claims 15–16). */
   ticket: TicketSpec.optional(),
+  /** A kiosk article that is e-money of `price` (claim 34); an item with a ticket too is not e-money. */
+  emoney: EmoneySpec.optional(),
 });
 
 export const FareTable = z.strictObject({

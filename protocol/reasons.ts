@@ -29,6 +29,7 @@ export const reasonCodes = [
   'insufficient-funds',
   'duplicate-mismatch',
   'ticket-unavailable',
+  'emoney-unavailable',
 ] as const;
 export const ReasonCode = z.enum(reasonCodes);
 export type ReasonCode = z.infer<typeof ReasonCode>;
@@ -57,4 +58,5 @@ export const reasonText: Readonly<Record<ReasonCode, string>> = {
   'insufficient-funds': 'the payer\'s balance would fall below its floor',
   'duplicate-mismatch': 'this requestId was already used with different content',
   'ticket-unavailable': 'the request asks for a ticket but this core has no ticket issuer key',
+  'emoney-unavailable': 'the request asks for e-money but this core has no issuer key, or the currency no active issuer float account',
 };

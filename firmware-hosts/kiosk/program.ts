@@ -1,19 +1,17 @@
 /**
- * The ticket kiosk (issue 5, claims 15–16): a customer chooses a ticket (code
- * reader/keypad, or the station through choose()), taps the phone, the phone
- * authorizes the purchase, the kiosk settles with the product's ticket spec,
- * checks the issuer-signed ticket of a verified `approved` result against the
- * issuer keys of its retained config, and writes it to the phone (PUT TICKET).
+ * The ticket kiosk (issue 5, claims 15–16 and 34): a customer chooses a
+ * product — a ticket or e-money — (code reader/keypad, or the station through
+ * choose()), taps the phone, the phone authorizes the purchase, the kiosk
+ * settles with the product's ticket or e-money spec, checks the issuer-signed
+ * document of a verified `approved` result against the issuer keys of its
+ * retained config, and writes it to the phone (PUT TICKET / PUT EMONEY).
  *
- * Outcomes (all sent through the outbox, so they survive a reboot):
- * - `ticket-delivered`: the phone took the ticket;
- * - `ticket-retrievable`: the ticket verified but the phone left (or refused
- *   the write) — it stays retrievable from the wallet API; also sent for a
- *   late approval that arrived after the customer was told "no answer yet";
- * - `vend-failed` (the core refunds): the result was approved but its ticket
- *   does not verify (missing, unknown key, bad signature, another wallet,
- *   product or terms). Nothing is written to the phone.
- * A decline writes nothing and sends no outcome (it is final already).
+ * Outcomes go through the outbox, so they survive a reboot: `*-delivered`
+ * (the phone took it), `*-retrievable` (the phone left or refused the write,
+ * or a late approval: the wallet API has it), `vend-failed` (an approved
+ * ticket that does not verify: the core refunds). Which one when:
+ * hand-over.ts and late-sales.ts. A decline writes nothing and sends no
+ * outcome (it is final already).
  */
 import type { NfcReader } from '../../hardware/nfc-reader.ts';
 import { formatMoney, limits, uuidv7 } from '../../protocol/index.ts';
@@ -24,12 +22,12 @@ import { StateMachine, bounded } from '../runtime/machine.ts';
 import type { MachineTable } from '../runtime/machine.ts';
 import { deviceNonce, errorCode, isTap, nextTap, releaseQuietly } from '../runtime/tap.ts';
 import type { Tap } from '../runtime/tap.ts';
-import { findProduct, ticketProducts } from './products.ts';
-import type { TicketProduct } from './products.ts';
-import type { KioskSettings } from './settings.ts';
-import { checkIssuedTicket } from './ticket-check.ts';
+import { handOver } from './hand-over.ts';
+import type { KioskOutcome } from './hand-over.ts';
 import { LateSales } from './late-sales.ts';
-import type { TicketExpectation } from './ticket-check.ts';
+import { expectationFor, findProduct, isEmoneyProduct, kioskProducts, saleSpec } from './products.ts';
+import type { KioskProduct } from './products.ts';
+import type { KioskSettings } from './settings.ts';
 
 export const kioskStates = ['idle', 'awaiting-tap', 'authorizing', 'settling', 'writing', 'out-of-service'] as const;
 export type KioskState = (typeof kioskStates)[number];
@@ -43,8 +41,8 @@ export const kioskTable: MachineTable<KioskState> = {
   'out-of-service': ['idle'],
 };
 
-export type KioskOutcome = 'ticket-delivered' | 'ticket-retrievable' | 'vend-failed';
-export type ChooseResult = { ok: true; product: TicketProduct } | { ok: false; why: 'unknown-product' | 'busy' | 'out-of-service' };
+export type { KioskOutcome };
+export type ChooseResult = { ok: true; product: KioskProduct } | { ok: false; why: 'unknown-product' | 'busy' | 'out-of-service' };
 
 /** A sale needs two outbox entries: its settle request and its outcome. With less room it is not started. */
 const saleOutboxEntries = 2;
@@ -59,7 +57,7 @@ export class KioskProgram implements HostProgram {
   /** Figures for /healthz and the tests. */
   readonly counts = { delivered: 0, retrievable: 0, refunded: 0, declined: 0, timedOut: 0, lateAnswers: 0, refusedTaps: 0, outcomesAcked: 0, errors: 0 };
   private readonly nfc: NfcReader;
-  private product: TicketProduct | null = null;
+  private product: KioskProduct | null = null;
   private choiceUntil = 0;
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -104,7 +102,7 @@ export class KioskProgram implements HostProgram {
     this.ctx.link.off('config', this.onConfig);
   }
 
-  /** The customer (keypad, code reader or the station) chooses a ticket by slot label or article id. */
+  /** The customer (keypad, code reader or the station) chooses a product by slot label or article id. */
   choose(code: string): ChooseResult {
     if (this.blockers().length > 0) {
       this.show(`Out of service: ${this.blockers().join(', ')}`);
@@ -116,7 +114,7 @@ export class KioskProgram implements HostProgram {
     if (state !== 'idle' && state !== 'awaiting-tap') return { ok: false, why: 'busy' };
     const product = findProduct(this.ctx.config(), code);
     if (product === null) {
-      this.show(`No ticket "${code.trim().slice(0, 16)}". Choose again.`);
+      this.show(`No product "${code.trim().slice(0, 16)}". Choose again.`);
       return { ok: false, why: 'unknown-product' };
     }
     this.product = product;
@@ -136,7 +134,7 @@ export class KioskProgram implements HostProgram {
   }
 
   outputs(): DeviceOutput[] {
-    const products = ticketProducts(this.ctx.config()).slice(0, shownProductsMax).map((p): DeviceOutput => ({
+    const products = kioskProducts(this.ctx.config()).slice(0, shownProductsMax).map((p): DeviceOutput => ({
       name: (p.slot ?? p.article).slice(0, 32), kind: 'slot',
       state: `${p.name} ${formatMoney(p.price.minor, p.price.currency)}`.slice(0, limits.detailLengthMax),
     }));
@@ -148,7 +146,7 @@ export class KioskProgram implements HostProgram {
     const config = this.ctx.config();
     if (config === null) f.push('no-config');
     else {
-      if (ticketProducts(config).length === 0) f.push('no-ticket-products');
+      if (kioskProducts(config).length === 0) f.push('no-products');
       if ((config.keys?.issuer ?? []).length === 0) f.push('no-issuer-key');
     }
     const outbox = this.ctx.link.outbox;
@@ -252,9 +250,10 @@ export class KioskProgram implements HostProgram {
 
   // ---- one sale ---------------------------------------------------------
 
-  private async sell(tap: Tap, product: TicketProduct): Promise<void> {
+  private async sell(tap: Tap, product: KioskProduct): Promise<void> {
     const { link, settings, metrics, deviceId } = this.ctx;
     const merchant = this.ctx.config()!.merchant; // blockers() refused a sale without a config
+    const what = isEmoneyProduct(product) ? 'e-money' : 'ticket';
     this.product = null;
     link.event('tap', product.article);
     this.machine.to('authorizing', product.article);
@@ -271,18 +270,17 @@ export class KioskProgram implements HostProgram {
       return;
     }
     const requestId = uuidv7();
-    const expect: TicketExpectation = { walletId: wallet.walletId, article: product.article, spec: product.ticket };
     this.machine.to('settling', requestId);
     this.show('Paying...');
     this.currentSettle = requestId;
     const sentAt = performance.now();
     let result: SettleResult;
     try {
-      result = await link.settle({ requestId, purchase, wallet, ticket: product.ticket, outcomeDeadlineSec: settings.outcomeDeadlineSec }, settings.settleTimeoutMs);
+      result = await link.settle({ requestId, purchase, wallet, ...saleSpec(product, settings.outcomeDeadlineSec) }, settings.settleTimeoutMs);
     } catch (err) {
       // Before any await: a result arriving from now on is a late answer and must find its expectation.
       const code = errorCode(err);
-      if (code === 'TS_ERR_LINK_TIMEOUT') this.late.expect(requestId, expect);
+      if (code === 'TS_ERR_LINK_TIMEOUT') this.late.expect(requestId, expectationFor(product, wallet.walletId));
       this.currentSettle = null;
       await releaseQuietly(this.nfc);
       metrics.taps.inc({ result: 'failed' });
@@ -290,7 +288,7 @@ export class KioskProgram implements HostProgram {
       this.machine.to('idle', code);
       if (code === 'TS_ERR_LINK_TIMEOUT') {
         this.counts.timedOut += 1;
-        this.show('No answer yet. If it is paid, the ticket will be in your wallet app.');
+        this.show(`No answer yet. If it is paid, the ${what} will be in your wallet app.`);
       } else {
         this.show(code === 'TS_ERR_OUTBOX_FULL' ? 'Out of service: outbox full' : `Sale failed (${code}). Choose again.`);
       }
@@ -306,40 +304,20 @@ export class KioskProgram implements HostProgram {
       this.show(`Declined: ${result.reason ?? 'no reason given'}`);
       return;
     }
-    const check = checkIssuedTicket(result.ticket, expect, this.ctx.config()?.keys?.issuer ?? []);
-    if (!check.ok) {
-      await releaseQuietly(this.nfc);
-      this.counts.refunded += 1;
-      metrics.taps.inc({ result: 'failed' });
-      link.event('error', `ticket of ${requestId} not verified: ${check.why}`);
-      this.sendOutcome(requestId, 'vend-failed', `ticket not verified: ${check.why}`);
-      this.machine.to('idle', `ticket ${check.why}`);
-      this.show('The ticket could not be issued. Your payment is refunded.');
-      return;
-    }
-    this.machine.to('writing', check.ticket.ticketId);
-    let writeError: string | null = null;
-    try {
-      await tap.wallet.putTickets([check.ticket]);
-    } catch (err) {
-      writeError = errorCode(err);
-    }
+    const issuerKeys = this.ctx.config()?.keys?.issuer ?? [];
+    const done = await handOver(tap.wallet, product, wallet.walletId, result, issuerKeys, (id) => this.machine.to('writing', id));
     await releaseQuietly(this.nfc);
-    const totalMs = performance.now() - tap.seenAt;
-    metrics.taps.inc({ result: 'approved' });
-    metrics.tapToResultSeconds.observe(totalMs / 1000);
-    metrics.deviceOverheadSeconds.observe(Math.max(0, totalMs - roundTripMs) / 1000);
-    if (writeError === null) {
-      this.counts.delivered += 1;
-      this.sendOutcome(requestId, 'ticket-delivered');
-      this.machine.to('idle', 'ticket-delivered');
-      this.show(`${product.name}: the ticket is on your phone.`);
-    } else {
-      this.counts.retrievable += 1;
-      this.sendOutcome(requestId, 'ticket-retrievable', `PUT TICKET failed: ${writeError}`);
-      this.machine.to('idle', `ticket-retrievable: ${writeError}`);
-      this.show('Phone removed: your ticket is in your wallet app.');
+    if (done.error !== undefined) link.event('error', `${what} of ${requestId}: ${done.error}`);
+    this.counts[done.count] += 1;
+    metrics.taps.inc({ result: done.tap });
+    if (done.tap === 'approved') {
+      const totalMs = performance.now() - tap.seenAt;
+      metrics.tapToResultSeconds.observe(totalMs / 1000);
+      metrics.deviceOverheadSeconds.observe(Math.max(0, totalMs - roundTripMs) / 1000);
     }
+    this.sendOutcome(requestId, done.outcome, done.detail);
+    this.machine.to('idle', done.reason);
+    this.show(done.display);
   }
 
   /** Sends an outcome through the outbox; the acknowledgement is awaited (bounded) off the customer's path. */
@@ -368,7 +346,8 @@ export class KioskProgram implements HostProgram {
    * or one restored from the outbox. The phone is gone, so nothing is written;
    * an approval with a ticket that verifies is `ticket-retrievable` (the
    * customer was told it would be in the wallet app), one that does not is
-   * `vend-failed` (refund). The link emits each answered entry once.
+   * `vend-failed` (refund); e-money is `emoney-retrievable` (late-sales.ts).
+   * The link emits each answered entry once.
    */
   private readonly onResult = (r: SettleResult): void => {
     if (r.requestId === this.currentSettle) return;
@@ -377,8 +356,9 @@ export class KioskProgram implements HostProgram {
     if (verdict.outcome === null) {
       this.ctx.log.info({ requestId: r.requestId, reason: r.reason }, 'late answer: declined, nothing to do');
     } else {
-      if (verdict.outcome === 'ticket-retrievable') this.counts.retrievable += 1;
-      else this.counts.refunded += 1;
+      if (verdict.outcome === 'vend-failed') this.counts.refunded += 1;
+      else this.counts.retrievable += 1;
+      if (!verdict.verified) this.ctx.link.event('error', `late answer ${r.requestId}: ${verdict.why}`);
       this.sendOutcome(r.requestId, verdict.outcome, verdict.why);
     }
     this.ctx.link.event('info', `late answer ${r.requestId}: ${verdict.outcome ?? 'none'} (${verdict.why})`);
@@ -386,8 +366,9 @@ export class KioskProgram implements HostProgram {
 
   // ---- the code reader and the display ------------------------------------
 
-  /** A new config may clear or raise a fault: let the loop look now. */
+  /** A new config may clear or raise a fault (the loop looks now) or change the menu (shown at once when idle). */
   private readonly onConfig = (): void => {
+    if (this.machine.state === 'idle' && this.blockers().length === 0) this.showMenu();
     this.wake?.();
   };
 
@@ -406,8 +387,11 @@ export class KioskProgram implements HostProgram {
   };
 
   private showMenu(): void {
-    const codes = ticketProducts(this.ctx.config()).map((p) => p.slot ?? p.article);
-    this.show(codes.length > 0 ? `Choose a ticket: ${codes.join(' ')}` : 'No tickets on sale');
+    const products = kioskProducts(this.ctx.config());
+    const codes = products.map((p) => p.slot ?? p.article);
+    // The menu starts "Choose a ticket" either way: the station's simulated customer knows the menu by it.
+    const emoney = products.some(isEmoneyProduct) ? ' or e-money' : '';
+    this.show(codes.length > 0 ? `Choose a ticket${emoney}: ${codes.join(' ')}` : 'Nothing on sale');
   }
 
   private show(text: string): void {

@@ -13,7 +13,7 @@
  *   400  TS_ERR_MALFORMED_JSON / TS_ERR_INVALID_BODY / TS_ERR_INVALID_PARAMS / TS_ERR_INVALID_QUERY
  *   401  TS_ERR_PROOF_MISSING / TS_ERR_BAD_PROOF / TS_ERR_COUNTER_REUSED;  403 TS_ERR_WALLET_NOT_ACTIVE
  *   409  TS_ERR_EMONEY_DUPLICATE_MISMATCH: the requestId was used with other content (or by another wallet)
- *   413  TS_ERR_BODY_TOO_LARGE;  501 TS_ERR_EMONEY_UNSUPPORTED: this ledger's store keeps no e-money
+ *   413  TS_ERR_BODY_TOO_LARGE;  501 TS_ERR_EMONEY_UNSUPPORTED: this ledger's store keeps no e-money (none of ours: SQLite, PostgreSQL, sharded all do)
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -39,7 +39,7 @@ const send = (reply: FastifyReply, status: number, body: string | object): Fasti
 const sendError = (reply: FastifyReply, code: keyof typeof emoneyRouteErrors, message: string): FastifyReply =>
   send(reply, emoneyRouteErrors[code], errorBody(code, message));
 
-/** The store's refusal (the sharded store keeps no e-money) as its coded answer; anything else to the API's error handler. */
+/** A store's refusal (a LedgerStore that keeps no e-money) as its coded answer; anything else to the API's error handler. */
 async function guarded(reply: FastifyReply, run: () => Promise<FastifyReply>): Promise<FastifyReply> {
   try {
     return await run();

@@ -4,7 +4,10 @@
  * code (reasons.ts), kept and replayed like any other.
  */
 export const emoneyErrorCodes = [
-  /** This ledger store does not keep e-money (the sharded store, for now). */
+  /**
+   * This ledger store does not keep e-money. Every store here keeps it (SQLite, PostgreSQL and, since issue 7,
+   * the sharded store); a LedgerStore without e-money refuses every e-money read and write with it.
+   */
   'TS_ERR_EMONEY_UNSUPPORTED',
 ] as const;
 export type EmoneyErrorCode = (typeof emoneyErrorCodes)[number];
@@ -19,4 +22,4 @@ export class EmoneyError extends Error {
 }
 
 export const emoneyUnsupported = (): EmoneyError =>
-  new EmoneyError('TS_ERR_EMONEY_UNSUPPORTED', 'the sharded store does not keep e-money yet; run e-money on the SQLite or PostgreSQL store');
+  new EmoneyError('TS_ERR_EMONEY_UNSUPPORTED', 'this ledger store does not keep e-money; run e-money on a store that does (SQLite, PostgreSQL, sharded)');

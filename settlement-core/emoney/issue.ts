@@ -4,12 +4,11 @@
  * to the recipient wallet, and keep the answer. A decline mints nothing and
  * moves nothing; it is kept too, so a resend gets the same answer.
  */
-import { emoneyTokenBytes, signEd25519, uuidv7 } from '../../protocol/index.ts';
-import type { EmoneyToken } from '../../protocol/index.ts';
 import type { Wallet } from '../model.ts';
 import type { LedgerTx } from '../store/ledger-store.ts';
 import { movementBatch, record, storedReply } from './decide-common.ts';
 import type { EmoneyIssuer } from './decide-common.ts';
+import { mintToken } from './mint.ts';
 import { emoneyFingerprint, emoneyLimits } from './wire.ts';
 import type { EmoneyIssueAnswer, EmoneyIssueBody, EmoneyReason, EmoneyReply } from './wire.ts';
 
@@ -36,8 +35,7 @@ export async function decideIssue(tx: LedgerTx, payer: Wallet, body: EmoneyIssue
   if (!batch.canDebit(account.id, body.amount.minor)) return decline('insufficient-funds');
 
   batch.move('emoney-issue', account.id, float.id, body.amount.minor, null, issueReference(body.requestId));
-  const unsigned = { serial: uuidv7(now), amount: body.amount, holder: recipient.id, issuedAt: now, float: float.id, keyId: issuer.keyId };
-  const token: EmoneyToken = { ...unsigned, sig: signEd25519(issuer.pair, emoneyTokenBytes(unsigned)) };
+  const token = mintToken(issuer, { amount: body.amount, holder: recipient.id, float: float.id }, now);
   return record<EmoneyIssueAnswer>(tx, request, { requestId: body.requestId, status: 'issued', tokens: [token] }, {
     batch, mints: [{ token, issueRequest: body.requestId, spentAt: null, depositRequest: null }],
   });

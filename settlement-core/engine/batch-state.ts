@@ -7,7 +7,7 @@
 import { CoreError, invariant } from '../errors.ts';
 import { assertTransition } from '../journal-states.ts';
 import { journalKeyString } from '../model.ts';
-import type { Account, Device, IssuedTicket, JournalEntry, JournalKey, JournalState, TransferKind, Wallet, WalletBlock } from '../model.ts';
+import type { Account, Device, EmoneyTokenRecord, IssuedTicket, JournalEntry, JournalKey, JournalState, TransferKind, Wallet, WalletBlock } from '../model.ts';
 import type { JournalUpdate, WriteSet } from '../store/ledger-store.ts';
 
 export interface BatchContext {
@@ -16,6 +16,12 @@ export interface BatchContext {
   wallets: Map<string, Wallet>;
   entries: Map<string, JournalEntry>;
   countersUsed: Set<string>;
+  /**
+   * Claim 34 at a device: the issuer float account of each currency a settle
+   * request of the batch buys e-money in. Absent (or without the currency):
+   * e-money cannot be issued in this batch.
+   */
+  emoneyFloats?: ReadonlyMap<string, string>;
 }
 
 export type MutableFields = JournalUpdate['fields'];
@@ -26,6 +32,7 @@ export class BatchState {
   private readonly updates = new Map<string, JournalUpdate>();
   private readonly transfers: WriteSet['transfers'] = [];
   private readonly tickets: IssuedTicket[] = [];
+  private readonly emoneyMints: EmoneyTokenRecord[] = [];
   private readonly walletBlocks: NonNullable<WriteSet['walletBlocks']> = [];
 
   constructor(private readonly ctx: BatchContext, readonly now: number) {}
@@ -41,6 +48,12 @@ export class BatchState {
   }
   entry(key: JournalKey): JournalEntry | undefined {
     return this.ctx.entries.get(journalKeyString(key));
+  }
+
+  /** The issuer float of `currency` if this batch may issue e-money in it (commands.ts loaded it), else undefined. */
+  emoneyFloat(currency: string): Account | undefined {
+    const id = this.ctx.emoneyFloats?.get(currency);
+    return id === undefined ? undefined : this.ctx.accounts.get(id);
   }
 
   counterUsed(walletId: string, counter: number): boolean {
@@ -92,6 +105,19 @@ export class BatchState {
     this.tickets.push(issued);
   }
 
+  /**
+   * Records an e-money token minted for an entry this batch inserts (claim 34
+   * at a device): its result carries the same token, and the batch has moved
+   * its value into the float, so float = unspent tokens holds at the commit.
+   */
+  mintEmoney(minted: EmoneyTokenRecord, key: JournalKey): void {
+    const t = minted.token;
+    invariant(this.inserted.get(journalKeyString(key))?.resultJson.includes(t.sig) === true, () => `e-money token ${t.serial} is not in the result of ${key.deviceId}/${key.requestId}`);
+    invariant(this.transfers.some((x) => x.kind === 'deposit' && x.to === t.float && x.amount === t.amount.minor && x.journalRequestId === key.requestId && x.journalDeviceId === key.deviceId),
+      () => `e-money token ${t.serial} minted without its value moving into ${t.float}`);
+    this.emoneyMints.push(minted);
+  }
+
   /** Blocks an active wallet for an offline debt this batch declined; later decisions in the batch see it blocked. */
   blockWallet(walletId: string, block: WalletBlock): void {
     const wallet = this.ctx.wallets.get(walletId);
@@ -139,7 +165,11 @@ export class BatchState {
     let net = 0;
     for (const b of balances) net += b.after - b.before;
     invariant(net === 0, () => `batch does not conserve money: net ${net}`);
-    return { journalInserts: [...this.inserted.values()], journalUpdates: [...this.updates.values()], transfers: this.transfers, balances, tickets: this.tickets, walletBlocks: this.walletBlocks };
+    return {
+      journalInserts: [...this.inserted.values()], journalUpdates: [...this.updates.values()], transfers: this.transfers, balances, tickets: this.tickets, walletBlocks: this.walletBlocks,
+      // Only a batch that minted writes e-money.
+      ...(this.emoneyMints.length > 0 ? { emoney: { requests: [], mints: this.emoneyMints, spends: [] } } : {}),
+    };
   }
 }
 

@@ -33,6 +33,7 @@ export async function loadBatch(tx: LedgerTx, cache: ReadCache, batch: readonly 
   const accountIds = new Set<string>(clearingAccounts);
   const counters: CounterKey[] = [];
   const known: JournalEntry[] = [];
+  const emoneyCurrencies = new Set<string>();
   for (const c of batch) {
     switch (c.kind) {
       case 'settle': {
@@ -43,6 +44,7 @@ export async function loadBatch(tx: LedgerTx, cache: ReadCache, batch: readonly 
           walletIds.add(p.req.wallet.walletId);
           accountIds.add(p.req.purchase.merchant);
           counters.push({ walletId: p.req.wallet.walletId, counter: p.req.wallet.counter });
+          if (p.req.emoney !== undefined) emoneyCurrencies.add(p.req.purchase.amount.currency);
         }
         break;
       }
@@ -69,6 +71,8 @@ export async function loadBatch(tx: LedgerTx, cache: ReadCache, batch: readonly 
   const devices = await cache.getDevices(tx, deviceIds);
   const wallets = await cache.getWallets(tx, walletIds);
   for (const w of wallets.values()) accountIds.add(w.account);
+  const emoneyFloats = emoneyCurrencies.size > 0 ? await issuerFloats(tx, emoneyCurrencies) : undefined;
+  for (const id of emoneyFloats?.values() ?? []) accountIds.add(id);
   for (const e of entries.values()) {
     // A deposit needs only the payee; a refund (reverse, cancel) only the payer; an outcome may lead to either.
     if (e.merchant !== null && e.payer !== null) {
@@ -77,5 +81,15 @@ export async function loadBatch(tx: LedgerTx, cache: ReadCache, batch: readonly 
     }
   }
   const accounts = await cache.getAccounts(tx, accountIds);
-  return new BatchState({ accounts, devices, wallets, entries, countersUsed }, now);
+  return new BatchState({ accounts, devices, wallets, entries, countersUsed, ...(emoneyFloats !== undefined ? { emoneyFloats } : {}) }, now);
+}
+
+/** Claim 34 at a device: the issuer float of each currency a settle request of the batch buys e-money in (a currency without one is absent). */
+async function issuerFloats(tx: LedgerTx, currencies: ReadonlySet<string>): Promise<Map<string, string>> {
+  const floats = new Map<string, string>();
+  for (const currency of currencies) {
+    const [float] = await tx.findAccounts('issuer-float', currency);
+    if (float !== undefined) floats.set(currency, float.id);
+  }
+  return floats;
 }

@@ -3,7 +3,7 @@
  * stores is the JSON it sends, and a redelivery gets exactly these bytes.
  */
 import { limits, outcomeAckTag, resultTag } from '../../protocol/index.ts';
-import type { Money, OutcomeAck, ReasonCode, SettleResult, Ticket } from '../../protocol/index.ts';
+import type { EmoneyToken, Money, OutcomeAck, ReasonCode, SettleResult, Ticket } from '../../protocol/index.ts';
 
 export interface ResultFields {
   deviceId: string;
@@ -14,6 +14,8 @@ export interface ResultFields {
   deferredUntil?: number | undefined;
   /** Claims 15–16: the minted ticket; not covered by the tag (it carries its own Ed25519 signature). */
   ticket?: Ticket | undefined;
+  /** Claim 34 at a device: the minted e-money token; not covered by the tag either (its own Ed25519 signature). */
+  emoney?: EmoneyToken | undefined;
 }
 
 export function buildResult(deviceKey: Uint8Array, f: ResultFields, now: number): { result: SettleResult; json: string } {
@@ -28,6 +30,7 @@ export function buildResult(deviceKey: Uint8Array, f: ResultFields, now: number)
     ...(f.amount !== undefined ? { amount: { minor: f.amount.minor, currency: f.amount.currency } } : {}),
     ...(f.deferredUntil !== undefined ? { deferredUntil: f.deferredUntil } : {}),
     ...(f.ticket !== undefined ? { ticket: f.ticket } : {}),
+    ...(f.emoney !== undefined ? { emoney: f.emoney } : {}),
   };
   const result: SettleResult = { ...unsigned, tag: resultTag(deviceKey, unsigned) };
   return { result, json: JSON.stringify(result) };

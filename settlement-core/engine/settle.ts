@@ -6,9 +6,11 @@
  */
 import { verifyWalletCryptogram } from '../../protocol/index.ts';
 import type { Money, ReasonCode, SettleRequest, SettleResult } from '../../protocol/index.ts';
+import { emoneyLimits } from '../emoney/wire.ts';
 import { isEligible } from '../eligibility.ts';
 import type { JournalEntry, JournalKey } from '../model.ts';
 import type { BatchState } from './batch-state.ts';
+import { approveEmoney, emoneyRequestRefusal } from './emoney-settle.ts';
 import { buildResult } from './results.ts';
 import type { MintTicket } from './tickets.ts';
 
@@ -22,7 +24,11 @@ export interface SettleDeps {
   /** The clearing account of a currency, if the ledger has one. */
   clearingFor(currency: string): string | undefined;
   amountMinorMaxPerSettle: number;
-  /** Claims 15–16: mints the ticket of an approved request that asks for one; null when the core has no issuer key. */
+  /**
+   * Claims 15–16: mints the ticket of an approved request that asks for one;
+   * null when the core has no issuer key. Its issuer also signs the e-money
+   * tokens of requests that buy e-money (claim 34, emoney-settle.ts).
+   */
   mintTicket: MintTicket | null;
 }
 
@@ -48,6 +54,9 @@ export function decideSettle(b: BatchState, p: ParsedSettle, deps: SettleDeps): 
   const req = p.req;
   const reason = validate(b, p.deviceId, req, deps);
   if (reason !== null) return journalDecline(b, p, key, reason.code, deps, reason.counterConsumed ? req.wallet.counter : null);
+  if (req.emoney !== undefined) {
+    return { ...approveEmoney(b, req, key, deps, baseEntry(b, p, key, req.purchase.amount)), walletId: req.wallet.walletId, replay: false };
+  }
 
   const payer = b.wallet(req.wallet.walletId)!.account;
   const clearing = deps.clearingFor(req.purchase.amount.currency)!;
@@ -90,7 +99,11 @@ function validate(b: BatchState, deviceId: string, req: SettleRequest, deps: Set
   const merchant = b.account(merchantId);
   if (!merchant || merchant.kind !== 'merchant') return refuse('unknown-account');
   if (merchant.status !== 'active') return refuse('account-not-active');
-  // A configuration problem of this core, decided before the wallet is looked at: no counter is consumed.
+  // A contradictory request or a configuration problem of this core, decided before the wallet is looked at: no counter is consumed.
+  if (req.emoney !== undefined) {
+    const why = emoneyRequestRefusal(b, req, deps);
+    if (why !== null) return refuse(why);
+  }
   if (req.ticket !== undefined && deps.mintTicket === null) return refuse('ticket-unavailable');
   const wallet = b.wallet(req.wallet.walletId);
   if (!wallet) return refuse('unknown-wallet');
@@ -106,6 +119,8 @@ function validate(b: BatchState, deviceId: string, req: SettleRequest, deps: Set
     return refuse('currency-mismatch', true);
   }
   if (amount.minor > deps.amountMinorMaxPerSettle) return refuse('over-limit', true);
+  // Buying e-money at a device is issuance: the wallet API's issuance limit applies too.
+  if (req.emoney !== undefined && amount.minor > emoneyLimits.issueAmountMinorMax) return refuse('over-limit', true);
   if (!isEligible(req.restrictions?.eligibility, payer.attributes)) return refuse('not-eligible', true);
   if (!b.canDebit(payer.id, amount.minor)) return refuse('insufficient-funds', true);
   return null;

@@ -27,7 +27,12 @@ export interface TicketTerms {
   spec: TicketSpec;
 }
 
-export type MintTicket = (terms: TicketTerms, now: number) => Ticket;
+/**
+ * Mints a ticket. It carries the issuer it signs with: e-money tokens bought
+ * at a device are signed with the same key (DESIGN §5, one issuer key for
+ * tickets and e-money), so the engine gets both from the one option.
+ */
+export type MintTicket = ((terms: TicketTerms, now: number) => Ticket) & { readonly issuer: TicketIssuer };
 
 /**
  * Checks the issuer once, at start (key id form, the pair is one key: a
@@ -48,7 +53,7 @@ export function ticketMinter(issuer: TicketIssuer): MintTicket {
   if (!verifyEd25519(pair.publicKey, probe, sign(null, probe, key).toString('base64url'))) {
     throw new CoreError('TS_ERR_INVALID_ARGUMENT', 'ticketIssuer.pair: the private key does not belong to the public key');
   }
-  return (terms, now) => {
+  const mint = (terms: TicketTerms, now: number): Ticket => {
     const unsigned = {
       ticketId: uuidv7(now),
       walletId: terms.walletId,
@@ -61,4 +66,5 @@ export function ticketMinter(issuer: TicketIssuer): MintTicket {
     invariant(unsigned.validUntil <= limits.epochMsMax, 'ticket validity ends past epochMsMax');
     return { ...unsigned, sig: sign(null, ticketBytes(unsigned), key).toString('base64url') };
   };
+  return Object.assign(mint, { issuer: { keyId, pair } });
 }

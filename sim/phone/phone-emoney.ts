@@ -6,28 +6,20 @@
  * answer is checked before it is believed: a token must parse and name this
  * wallet as its holder before it enters the purse.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { appletDataLimits, putMode, sw } from '../../protocol/applet.ts';
-import { EmoneyToken, Money, uuidv7 } from '../../protocol/index.ts';
+import { EmoneyDepositAnswer, EmoneyInboxPage, EmoneyIssueAnswer, emoneyApiLimits, uuidv7 } from '../../protocol/index.ts';
+import type { EmoneyDepositBody, EmoneyIssueBody, EmoneyToken, Money } from '../../protocol/index.ts';
 import type { WalletApiClient } from './wallet-api-client.ts';
 import { WalletApiError } from './wallet-api-client.ts';
 import type { WalletHoldings } from './wallet-holdings.ts';
 
-/** An e-money answer holds up to a purse of tokens (32 × ~420 bytes); 16 KiB with room for the envelope. */
-export const emoneyAnswerBytesMax = 16 * 1024;
+/** An e-money answer holds up to a purse of tokens (32 × ~420 bytes): protocol's bound, 16 KiB with room for the envelope. */
+export const emoneyAnswerBytesMax = emoneyApiLimits.answerBytesMax;
 
-const Reason = z.string().min(1).max(64);
-const IssueDecision = z.discriminatedUnion('status', [
-  z.strictObject({ requestId: z.string(), status: z.literal('issued'), tokens: z.array(EmoneyToken).min(1).max(appletDataLimits.emoneyTokensHeldMax) }),
-  z.strictObject({ requestId: z.string(), status: z.literal('declined'), reason: Reason }),
-]);
-export type IssueDecision = z.infer<typeof IssueDecision>;
-const DepositDecision = z.discriminatedUnion('status', [
-  z.strictObject({ requestId: z.string(), status: z.literal('deposited'), amount: Money, serials: z.array(z.string()) }),
-  z.strictObject({ requestId: z.string(), status: z.literal('refused'), reason: Reason, serial: z.string().nullable() }),
-]);
-export type DepositDecision = z.infer<typeof DepositDecision>;
-const InboxPage = z.strictObject({ walletId: z.string(), tokens: z.array(EmoneyToken).max(appletDataLimits.emoneyTokensHeldMax), nextAfter: z.string().nullable() });
+/** The answers are protocol's schemas (protocol/emoney-api.ts), the ones the core answers in. */
+export type IssueDecision = EmoneyIssueAnswer;
+export type DepositDecision = EmoneyDepositAnswer;
 
 function parseAnswer<S extends z.ZodType>(schema: S, text: string, what: string): z.output<S> {
   let value: unknown;
@@ -50,8 +42,9 @@ export class PhoneEmoney {
 
   /** Claim 34: issuance of `amount` to `recipient` (default: this wallet), paid from this wallet's account. Resend with the same requestId after a failure. */
   async issue(amount: Money, recipient: string = this.api.walletId, requestId: string = uuidv7()): Promise<IssueDecision> {
-    const text = await this.api.signedRequest('POST', `${this.base}/issue`, { body: JSON.stringify({ requestId, amount, recipient }), bytesMax: emoneyAnswerBytesMax });
-    return parseAnswer(IssueDecision, text, 'issue answer');
+    const body: EmoneyIssueBody = { requestId, amount, recipient };
+    const text = await this.api.signedRequest('POST', `${this.base}/issue`, { body: JSON.stringify(body), bytesMax: emoneyAnswerBytesMax });
+    return parseAnswer(EmoneyIssueAnswer, text, 'issue answer');
   }
 
   /**
@@ -62,7 +55,7 @@ export class PhoneEmoney {
     const added: EmoneyToken[] = [];
     for (let after: string | null = null, pages = 0; pages < appletDataLimits.emoneyTokensHeldMax; pages += 1) {
       const params: Record<string, string> = after === null ? {} : { after };
-      const page = parseAnswer(InboxPage, await this.api.signedRequest('GET', `${this.base}/inbox`, { params, bytesMax: emoneyAnswerBytesMax }), 'inbox');
+      const page = parseAnswer(EmoneyInboxPage, await this.api.signedRequest('GET', `${this.base}/inbox`, { params, bytesMax: emoneyAnswerBytesMax }), 'inbox');
       const held = new Set(this.holdings.emoney().map((t) => t.serial));
       for (const token of page.tokens.filter((t) => !held.has(t.serial))) {
         // The purse refuses a token for another holder (6A80) and a full purse (6A84): stop there.
@@ -77,8 +70,9 @@ export class PhoneEmoney {
 
   /** Claim 35: hands tokens back (default: the whole purse); deposited tokens leave the purse, refused ones stay. */
   async deposit(tokens: readonly EmoneyToken[] = this.holdings.emoney(), requestId: string = uuidv7()): Promise<DepositDecision> {
-    const text = await this.api.signedRequest('POST', `${this.base}/deposit`, { body: JSON.stringify({ requestId, tokens }), bytesMax: emoneyAnswerBytesMax });
-    const decision = parseAnswer(DepositDecision, text, 'deposit answer');
+    const body: EmoneyDepositBody = { requestId, tokens: [...tokens] };
+    const text = await this.api.signedRequest('POST', `${this.base}/deposit`, { body: JSON.stringify(body), bytesMax: emoneyAnswerBytesMax });
+    const decision = parseAnswer(EmoneyDepositAnswer, text, 'deposit answer');
     if (decision.status === 'deposited') {
       const spent = new Set(decision.serials);
       this.holdings.putEmoney(this.holdings.emoney().filter((t) => !spent.has(t.serial)), putMode.replaceAll);

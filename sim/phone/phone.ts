@@ -35,7 +35,7 @@ export interface SimulatedPhoneOptions {
   counterFile?: string;
   /** The counter to start from when there is no counter file yet. */
   initialCounter?: number;
-  /** Asked before each purchase; false = the user declines (6985). */
+  /** Asked before each purchase and each GET CARD (`request.kind` says which); false = the user declines (6985). None: the user always agrees. */
   consent?: ConsentHook;
   /** How long the consent prompt waits for the user before counting it as a refusal. */
   consentTimeoutMs?: number;

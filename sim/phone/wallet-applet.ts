@@ -14,11 +14,25 @@ import type { AuthorizeCommand, CommandApdu, PhoneSettleCommand } from '../../pr
 import { limits, walletCryptogram } from '../../protocol/index.ts';
 import type { SettleRequest } from '../../protocol/index.ts';
 import { CardHoldings } from './card-holdings.ts';
+import type { HeldCardView } from './card-holdings.ts';
 import type { CounterStore } from './counter-store.ts';
 import { WalletHoldings } from './wallet-holdings.ts';
 
-/** Asked before every purchase; answering false (a user who declines) makes the applet answer 6985. */
-export type ConsentHook = (request: AuthorizeCommand) => boolean | Promise<boolean>;
+/**
+ * What the user is asked to allow: a purchase (AUTHORIZE PURCHASE, with or
+ * without PHONE SETTLES), or handing a payment card's data to the device
+ * (GET CARD, claim 36) — shown masked, as a phone's prompt shows it.
+ */
+export type ConsentRequest =
+  | ({ kind: 'purchase' } & AuthorizeCommand)
+  | { kind: 'card-read'; card: HeldCardView };
+
+/**
+ * Asked before every purchase and every card read; answering false (a user
+ * who declines) makes the applet answer 6985. A phone without a hook
+ * consents to both (a simulation's default user says yes).
+ */
+export type ConsentHook = (request: ConsentRequest) => boolean | Promise<boolean>;
 
 /**
  * Claim 9: takes the SettleRequest the phone built after AUTHORIZE PURCHASE,
@@ -41,7 +55,7 @@ export interface WalletAppletParts {
 }
 
 /** The hook's answer, or false once `timeoutMs` has passed without one. */
-async function askWithin(consent: ConsentHook, request: AuthorizeCommand, timeoutMs: number): Promise<boolean> {
+async function askWithin(consent: ConsentHook, request: ConsentRequest, timeoutMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const silence = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), timeoutMs);
@@ -194,12 +208,10 @@ export class WalletApplet {
         if (!noParams) return statusOnly(sw.incorrectP1P2);
         if (!noData) return statusOnly(sw.wrongLength);
         return ok(appletData.emoneyTokens.encode([...this.holdings.emoney()]));
-      case ins.getCard: {
+      case ins.getCard:
         if (p2 !== 0) return statusOnly(sw.incorrectP1P2);
         if (!noData) return statusOnly(sw.wrongLength);
-        const card = this.cards.get(p1);
-        return card ? ok(appletData.card.encode(card)) : statusOnly(sw.recordNotFound);
-      }
+        return this.readCard(p1);
       default:
         return statusOnly(sw.insNotSupported);
     }
@@ -208,6 +220,17 @@ export class WalletApplet {
   private async authorize(request: AuthorizeCommand): Promise<Answer> {
     const auth = await this.cryptogramFor(request);
     return auth === null ? statusOnly(sw.conditionsNotSatisfied) : ok(appletData.authorizeResponse.encode(auth));
+  }
+
+  /** GET CARD (claim 36): the card at `index`, once the user allowed it; 6A83 when there is none, 6985 when the user says no. */
+  private async readCard(index: number): Promise<Answer> {
+    const card = this.cards.get(index);
+    if (!card) return statusOnly(sw.recordNotFound);
+    const view = this.cards.list()[index]!;
+    if (this.consent && !(await askWithin(this.consent, { kind: 'card-read', card: view }, this.consentTimeoutMs))) return statusOnly(sw.conditionsNotSatisfied);
+    // Read again: the owner may have removed the card while the prompt was up.
+    const still = this.cards.get(index);
+    return still ? ok(appletData.card.encode(still)) : statusOnly(sw.recordNotFound);
   }
 
   /** Claim 9: authorizes as AUTHORIZE PURCHASE, then hands the whole SettleRequest to the phone to send. */
@@ -225,8 +248,8 @@ export class WalletApplet {
 
   /** Asks the user, uses the next counter (saved first) and computes the cryptogram; null when the user or the counter says no. */
   private async cryptogramFor(request: AuthorizeCommand): Promise<{ walletId: string; counter: number; cryptogram: string } | null> {
-    const purchase: AuthorizeCommand = { deviceId: request.deviceId, purchase: request.purchase, deviceNonce: request.deviceNonce };
-    if (this.consent && !(await askWithin(this.consent, purchase, this.consentTimeoutMs))) return null;
+    const asked: ConsentRequest = { kind: 'purchase', deviceId: request.deviceId, purchase: request.purchase, deviceNonce: request.deviceNonce };
+    if (this.consent && !(await askWithin(this.consent, asked, this.consentTimeoutMs))) return null;
     // An exhausted counter cannot make a fresh cryptogram: the wallet must be re-enrolled.
     if (this.counter >= limits.walletCounterMax) return null;
     const counter = this.counter + 1;

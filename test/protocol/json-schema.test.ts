@@ -2,11 +2,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { messageSchemas } from '../../protocol/index.ts';
+import { cardMessageSchemas } from '../../protocol/card-messages.ts';
 import { jsonSchemas } from '../../protocol/write-json-schema.ts';
 
 const docsDir = join(import.meta.dirname, '..', '..', 'docs', 'protocol');
 const schemas = jsonSchemas();
-const expectedNames = [...Object.keys(messageSchemas), 'ticket', 'admission', 'emoney-token'];
+const expectedNames = [...Object.keys(messageSchemas), ...Object.keys(cardMessageSchemas), 'ticket', 'admission', 'emoney-token'];
 
 describe('JSON Schema export', () => {
   it('has one schema per message type and per signed document', () => {

@@ -35,7 +35,7 @@ describe('reason codes', () => {
       'malformed-json', 'invalid-request', 'unknown-field', 'invalid-amount', 'malformed-id', 'unsupported-version',
       'payload-too-large', 'device-mismatch', 'unknown-device', 'device-not-active', 'merchant-mismatch', 'unknown-account',
       'account-not-active', 'currency-mismatch', 'unknown-wallet', 'wallet-not-active', 'bad-cryptogram', 'counter-reused',
-      'not-eligible', 'over-limit', 'insufficient-funds', 'duplicate-mismatch', 'ticket-unavailable',
+      'not-eligible', 'over-limit', 'insufficient-funds', 'duplicate-mismatch', 'ticket-unavailable', 'emoney-unavailable',
     ]);
     expect(new Set(reasonCodes).size).toBe(reasonCodes.length);
     expect(Object.keys(reasonText).sort()).toEqual([...reasonCodes].sort());

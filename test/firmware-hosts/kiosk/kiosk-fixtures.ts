@@ -1,10 +1,12 @@
 /** A station with a ticket issuer, a kiosk host on simulated parts, and the ways a test acts as the customer and reads the results. */
 import { WalletClient } from '../../../hardware/wallet-client.ts';
 import { generateSigningKeyPair } from '../../../protocol/index.ts';
-import type { DeviceConfig, SigningKeyPair, Ticket } from '../../../protocol/index.ts';
+import type { DeviceConfig, EmoneyToken, SigningKeyPair, Ticket } from '../../../protocol/index.ts';
 import { kioskKind } from '../../../firmware-hosts/kiosk/kiosk.ts';
 import type { KioskProgram } from '../../../firmware-hosts/kiosk/program.ts';
 import { DirectTransport } from '../../../sim/phone/direct-transport.ts';
+import { PhoneEmoney } from '../../../sim/phone/phone-emoney.ts';
+import { WalletApiClient } from '../../../sim/phone/wallet-api-client.ts';
 import type { SimulatedPhone } from '../../../sim/phone/phone.ts';
 import type { GatewayKeys } from '../../../gateway/gateway.ts';
 import { call, signed } from '../../gateway/http/harness.ts';
@@ -19,6 +21,10 @@ export const catalog: NonNullable<DeviceConfig['catalog']> = [
   // Not a ticket: not a kiosk product.
   { slot: 'C1', article: 'coffee', name: 'Coffee', price: { minor: 180, currency: 'EUR' } },
 ];
+
+/** Claim 34: e-money of 20.00 sold at the kiosk (not in `catalog`, so the ticket tests see the kiosk as they did). */
+export const emoneyItem = { slot: 'E1', article: 'emoney-20', name: 'E-money 20.00', price: { minor: 2_000, currency: 'EUR' }, emoney: { kind: 'issue' as const } };
+export const emoneyCatalog: NonNullable<DeviceConfig['catalog']> = [...catalog, emoneyItem];
 
 export const issuerKeys = (pair: SigningKeyPair) => ({ issuer: [{ keyId: pair.keyId, publicKey: pair.publicKey }], gates: [] });
 
@@ -55,6 +61,26 @@ export async function ticketsOnPhone(phone: SimulatedPhone): Promise<Ticket[]> {
   const tickets = await client.getTickets();
   await transport.release();
   return tickets;
+}
+
+/** GET EMONEY through the phone's applet (a reader of its own, after the kiosk let it go). */
+export async function emoneyOnPhone(phone: SimulatedPhone): Promise<EmoneyToken[]> {
+  phone.placeInField();
+  const transport = new DirectTransport(phone);
+  transport.activate();
+  const client = new WalletClient(transport);
+  await client.select();
+  const tokens = await client.getEmoney();
+  await transport.release();
+  return tokens;
+}
+
+/** The phone's e-money over the wallet API (its purse is the phone's holdings); `via`: a gateway restarted on the same ledger. */
+export function phoneEmoney(station: TestStation, name: string, phone: SimulatedPhone, via: TestStation = station): PhoneEmoney {
+  const w = station.demo.wallets.find((x) => x.name === name)!;
+  // Its API counter starts far above the fixtures' own signed calls: use those for this wallet before it, never after.
+  const api = new WalletApiClient({ baseUrl: via.gw.urls.http, walletId: w.walletId, walletKey: Buffer.from(w.walletKey, 'base64'), lastCounter: 1_000_000 });
+  return new PhoneEmoney(api, phone.holdings);
 }
 
 /** The wallet API's list of a wallet's tickets, with the wallet's own proof (`via`: a gateway restarted on the same ledger). */

@@ -172,13 +172,13 @@ describe('ticket kiosk', () => {
     await ready(h, back.version);
   });
 
-  it('stops selling without issuer keys or ticket products, and shows why', async () => {
+  it('stops selling without issuer keys or products (tickets or e-money), and shows why', async () => {
     const pushed = await station.pushConfig(kioskId, { catalog: catalog.filter((c) => c.ticket === undefined), keys: { issuer: [], gates: [] } });
     await ready(h, pushed.version);
     await eventually('out of service', () => h.program.machine.state === 'out-of-service');
-    expect(h.program.faults()).toEqual(['no-ticket-products', 'no-issuer-key']);
+    expect(h.program.faults()).toEqual(['no-products', 'no-issuer-key']);
     expect(h.program.choose('T2')).toEqual({ ok: false, why: 'out-of-service' });
-    expect(h.sim.display.text).toContain('Out of service: no-ticket-products, no-issuer-key');
+    expect(h.sim.display.text).toContain('Out of service: no-products, no-issuer-key');
     const back = await station.pushConfig(kioskId, { catalog, keys: issuerKeys(station.issuer) });
     await ready(h, back.version);
     await idleAgain(h);

@@ -137,7 +137,7 @@ describe('simulated phone: AUTHORIZE PURCHASE', () => {
 
   it('answers 6985 without spending a counter value when the user declines', async () => {
     const seen: string[] = [];
-    const phone = await selectedPhone({ consent: (r) => (seen.push(r.purchase.article), false) });
+    const phone = await selectedPhone({ consent: (r) => (seen.push(r.kind === 'purchase' ? r.purchase.article : 'a card read'), false) });
     const answer = await send(phone, appletCommands.authorizePurchase(appletData.authorizeCommand.encode(authorizeRequest())));
     expect(answer.sw).toBe(sw.conditionsNotSatisfied);
     expect(seen).toEqual(['cola-330']);
