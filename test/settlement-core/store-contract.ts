@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../protocol/index.ts';
-import type { Account, IssuedTicket, JournalEntry, LedgerStore, Transfer } from '../../settlement-core/index.ts';
+import type { Account, EmoneyRequestRecord, EmoneyTokenRecord, IssuedTicket, JournalEntry, LedgerStore, Transfer } from '../../settlement-core/index.ts';
 import { InvariantError } from '../../settlement-core/index.ts';
 
 export interface StoreHandle {
@@ -32,6 +32,18 @@ const issued = (walletId: string, requestId: string, at: number): IssuedTicket =
   ticket: { ticketId: uuidv7(at), walletId, product: 'ride', validFrom: at, validUntil: at + 60_000, uses: 1, keyId: 'issuer-1', sig: 'A'.repeat(86) },
   deviceId: 'dev-1',
   requestId,
+});
+
+const float = '000-0000004';
+
+/** A token record as the core mints it (the store checks its shape, not its signature). */
+const minted = (holder: string, amount: number, issueRequest: string, at: number): EmoneyTokenRecord => ({
+  token: { serial: uuidv7(at), amount: { minor: amount, currency: 'EUR' }, holder, issuedAt: at, float, keyId: 'issuer-1', sig: 'B'.repeat(86) },
+  issueRequest, spentAt: null, depositRequest: null,
+});
+
+const emoneyRequest = (requestId: string, kind: EmoneyRequestRecord['kind'], walletId: string, at: number): EmoneyRequestRecord => ({
+  requestId, kind, walletId, fingerprint: 'e'.repeat(64), answerJson: JSON.stringify({ requestId, kind }), at,
 });
 
 async function seed(store: LedgerStore): Promise<void> {
@@ -214,6 +226,63 @@ export function ledgerStoreContract(name: string, open: () => Promise<StoreHandl
       expect((await store.getWallet('w-1'))?.blockedBy?.requestId).toBe('r-9');
       await store.transaction((tx) => tx.setWalletStatus('w-1', 'active'));
       expect(await store.getWallet('w-1')).toEqual({ id: 'w-1', account: '100-0000001', status: 'active', requestCounter: -1, createdAt: 1 });
+    }));
+
+    it('keeps e-money with its movement: the request, the token minted, the inbox and outstanding; a spend and its payout; each serial, spend and request once', withStore(async (h) => {
+      const none = { journalInserts: [], journalUpdates: [], transfers: [], balances: [] };
+      const [holder, payerWallet] = [uuidv7(10), uuidv7(11)];
+      await h.store.transaction(async (tx) => {
+        await tx.insertAccount(account(float, 'issuer-float'));
+        await tx.apply({ ...none, transfers: [transfer('fund', '000-0000001', '100-0000001', 100, -100, 100)], balances: [{ id: '000-0000001', before: 0, after: -100 }, { id: '100-0000001', before: 0, after: 100 }] });
+      });
+      // Issuance: payer → float, the request and the token, in one unit of work — or nothing of it.
+      const issueId = uuidv7(20);
+      const t1 = minted(holder, 30, issueId, 20);
+      const issue = {
+        ...none, transfers: [transfer('emoney-issue', '100-0000001', float, 30, 70, 30, 20, `emoney-issue:${issueId}`)],
+        balances: [{ id: '100-0000001', before: 100, after: 70 }, { id: float, before: 0, after: 30 }],
+        emoney: { requests: [emoneyRequest(issueId, 'issue', payerWallet, 20)], mints: [t1], spends: [] },
+      };
+      await expect(h.store.transaction(async (tx) => {
+        await tx.apply(issue);
+        throw new Error('boom');
+      })).rejects.toThrow('boom');
+      expect(await h.store.emoneyInbox(holder, { limit: 10 })).toEqual([]);
+      expect(await h.store.transaction((tx) => tx.getEmoneyRequest(issueId))).toBeNull();
+      await h.store.transaction((tx) => tx.apply(issue));
+      expect(await h.store.transaction((tx) => tx.getEmoneyRequest(issueId))).toEqual(emoneyRequest(issueId, 'issue', payerWallet, 20));
+      const found = await h.store.transaction((tx) => tx.getEmoneyTokens([t1.token.serial, uuidv7(21)]));
+      expect([...found.values()]).toEqual([t1]);
+      const t2 = minted(holder, 5, uuidv7(22), 22);
+      await h.store.transaction((tx) => tx.apply({ ...none, emoney: { requests: [], mints: [t2], spends: [] } }));
+      expect(await h.store.emoneyInbox(holder, { limit: 10 })).toEqual([t1.token, t2.token]);
+      expect(await h.store.emoneyInbox(holder, { limit: 1, afterSerial: t1.token.serial })).toEqual([t2.token]);
+      expect(await h.store.emoneyInbox(payerWallet, { limit: 10 })).toEqual([]);
+      expect(await h.store.emoneyOutstanding()).toEqual(new Map([[float, { value: 35, count: 2 }]]));
+      expect((await h.store.getAccount(float))?.balance).toBe(30);
+      expect((await h.store.statement('100-0000001', { limit: 1 }))[0]).toMatchObject({ kind: 'emoney-issue', amount: -30, balanceAfter: 70, counterparty: float });
+
+      // Deposit: the spend, float → holder's account, the request, together.
+      const depositId = uuidv7(30);
+      const spend = { serial: t1.token.serial, depositRequest: depositId, spentAt: 30 };
+      await h.store.transaction((tx) => tx.apply({
+        ...none, transfers: [transfer('emoney-deposit', float, '100-0000002', 30, 0, 30, 30, `emoney-deposit:${depositId}`)],
+        balances: [{ id: float, before: 30, after: 0 }, { id: '100-0000002', before: 0, after: 30 }],
+        emoney: { requests: [emoneyRequest(depositId, 'deposit', holder, 30)], mints: [], spends: [spend] },
+      }));
+      expect(await h.store.emoneyInbox(holder, { limit: 10 })).toEqual([t2.token]);
+      expect(await h.store.emoneyOutstanding()).toEqual(new Map([[float, { value: 5, count: 1 }]]));
+      expect((await h.store.transaction((tx) => tx.getEmoneyTokens([t1.token.serial]))).get(t1.token.serial)).toEqual({ ...t1, spentAt: 30, depositRequest: depositId });
+      expect((await h.store.statement('100-0000002', { limit: 1 }))[0]).toMatchObject({ kind: 'emoney-deposit', amount: 30, balanceAfter: 30, counterparty: float });
+
+      // Each token is spent once, each serial minted once, each request id kept once: refused, nothing written.
+      await expect(h.store.transaction((tx) => tx.apply({ ...none, emoney: { requests: [], mints: [], spends: [{ ...spend, depositRequest: uuidv7(31) }] } }))).rejects.toBeInstanceOf(InvariantError);
+      await expect(h.store.transaction((tx) => tx.apply({ ...none, emoney: { requests: [], mints: [t1], spends: [] } }))).rejects.toThrow();
+      await expect(h.store.transaction((tx) => tx.apply({ ...none, emoney: { requests: [emoneyRequest(issueId, 'deposit', holder, 32)], mints: [], spends: [] } }))).rejects.toThrow();
+      const reopened = await h.reopen();
+      expect(await reopened.emoneyInbox(holder, { limit: 10 })).toEqual([t2.token]);
+      expect(await reopened.transaction((tx) => tx.getEmoneyRequest(depositId))).toEqual(emoneyRequest(depositId, 'deposit', holder, 30));
+      expect((await reopened.getAccount('100-0000001'))?.balance).toBe(70);
     }));
 
     it('advances the write epoch by one per transaction, durably', withStore(async (h) => {

@@ -12,7 +12,9 @@
  * file where the directory says, copies of system and hot accounts on every
  * server), inter-server clearing (every credit answers a send of the same
  * amount and reference; for every pair of servers the two positions sum to
- * the sends still in flight, zero after recovery).
+ * the sends still in flight, zero after recovery), e-money (emoney-audit.ts:
+ * float = unspent tokens over all servers, tokens and float money only on
+ * the e-money server, every mint leg's tokens parked and delivered).
  */
 import { Check, describeBits, expectedBits, kindBit } from '../../audit.ts';
 import type { AuditReport } from '../../audit.ts';
@@ -20,6 +22,8 @@ import { inClearingStates } from '../../journal-states.ts';
 import { journalKeyString } from '../../model.ts';
 import type { Account, JournalEntry, JournalKey, Transfer } from '../../model.ts';
 import type { LedgerStore } from '../ledger-store.ts';
+import { auditShardedEmoney } from './emoney-audit.ts';
+import type { MintLeg } from './emoney-audit.ts';
 import { isPositionAccount, isSystemAccount, parseLegReference } from './ids.ts';
 import type { ShardedLedgerStore } from './sharded-store.ts';
 
@@ -85,6 +89,9 @@ export async function auditSharded(store: ShardedLedgerStore): Promise<ShardedAu
   let transfers = 0;
   let journalEntries = 0;
   const positions: { server: number; account: Account }[] = [];
+  const floatCopies: { server: number; account: Account }[] = [];
+  const balancesOf = new Map<string, number>(); // `${server}\u0000${account}` → the file's balance
+  const logicalAccounts = new Map<string, Account>();
 
   for (let s = 0; s < n; s += 1) {
     const server = store.servers[s]!;
@@ -119,7 +126,7 @@ export async function auditSharded(store: ShardedLedgerStore): Promise<ShardedAu
         if (seen.server !== s) c.journal.fail(`entry ${t.journalDeviceId}/${t.journalRequestId}: transfers on servers ${seen.server} and ${s}`);
         if (seen.bits & kindBit[t.kind]) c.journal.fail(`entry ${t.journalDeviceId}/${t.journalRequestId}: two ${t.kind} transfers`);
         bitsByEntry.set(k, { server: s, bits: seen.bits | kindBit[t.kind] });
-      } else if (t.kind !== 'fund' && leg?.kind !== 'integrate') c.journal.fail(`${where}: a ${t.kind} without a journal entry`);
+      } else if (kindBit[t.kind] !== 0 && leg?.kind !== 'integrate' && leg?.kind !== 'move') c.journal.fail(`${where}: a ${t.kind} without a journal entry`);
     }
 
     const serverTotals: Record<string, number> = {};
@@ -130,6 +137,9 @@ export async function auditSharded(store: ShardedLedgerStore): Promise<ShardedAu
       serverTotals[a.currency] = (serverTotals[a.currency] ?? 0) + a.balance;
       totals[a.currency] = (totals[a.currency] ?? 0) + a.balance;
       if (isPositionAccount(a.id)) positions.push({ server: s, account: a });
+      else logicalAccounts.set(a.id, { ...a, balance: (logicalAccounts.get(a.id)?.balance ?? 0) + a.balance });
+      if (a.kind === 'issuer-float') floatCopies.push({ server: s, account: a });
+      balancesOf.set(`${s}\u0000${a.id}`, a.balance);
       if (!files.has(a.id)) files.set(a.id, []);
       files.get(a.id)!.push(s);
       if (d.isHot(a.id)) {
@@ -162,22 +172,42 @@ export async function auditSharded(store: ShardedLedgerStore): Promise<ShardedAu
   for (const k of bitsByEntry.keys()) c.journal.fail(`transfers point at a missing journal entry ${k.replace('\u0000', '/')}`);
   for (const [currency, total] of Object.entries(totals)) if (total !== 0) c.conservation.fail(`${currency}: all servers' balances sum to ${total}, not 0`);
 
-  checkPlacement(c.placement, files, n, (id) => d.serverFor(id), (id) => d.isHot(id));
+  checkPlacement(c.placement, files, n, (id) => d.serverFor(id), (id) => d.isHot(id), (id) => d.formerServers(id));
   const inFlight = checkLegs(c.between, sends, credits, positions);
-  const checks = Object.values(c).map((x) => x.done());
-  const logical = new Set([...files.keys()].filter((id) => !isPositionAccount(id))).size;
-  return { ok: checks.every((x) => x.ok), checks, accounts: logical, transfers, journalEntries, totals, servers: n, inFlight, hot };
+  checkFormerFiles(c.placement, d, balancesOf, sends, credits);
+  const mintLegs: MintLeg[] = [...sends].filter(([ref]) => parseLegReference(ref)?.kind === 'mint').map(([reference, send]) => ({ reference, sendServer: send.server, creditServer: credits.get(reference)?.server ?? null }));
+  const emoney = await auditShardedEmoney(store.servers, store, logicalAccounts, floatCopies, mintLegs);
+  const checks = [...Object.values(c).map((x) => x.done()), ...emoney];
+  return { ok: checks.every((x) => x.ok), checks, accounts: logicalAccounts.size, transfers, journalEntries, totals, servers: n, inFlight, hot };
 }
 
-function checkPlacement(check: Check, files: Map<string, number[]>, n: number, home: (id: string) => number | null, isHot: (id: string) => boolean): void {
+function checkPlacement(check: Check, files: Map<string, number[]>, n: number, home: (id: string) => number | null, isHot: (id: string) => boolean, former: (id: string) => readonly number[]): void {
   for (const [id, on] of files) {
     if (isPositionAccount(id)) {
       // A server's position toward a peer is on every server but that peer.
       if (on.length !== n - 1 || on.includes(peerOf(id))) check.fail(`${id}: files on servers ${on.join(',')}, expected every server but ${peerOf(id)}`);
     } else if (isSystemAccount(id) || isHot(id)) {
       if (on.length !== n) check.fail(`${id}: files on servers ${on.join(',')}, expected every server`);
-    } else if (on.length !== 1 || on[0] !== home(id)) {
-      check.fail(`${id}: files on servers ${on.join(',')}, the directory says ${String(home(id))}`);
+    } else if (!on.includes(home(id) ?? -1) || on.some((s) => s !== home(id) && !former(id).includes(s))) {
+      const left = former(id).length > 0 ? ` (and former files on ${former(id).join(',')})` : '';
+      check.fail(`${id}: files on servers ${on.join(',')}, the directory says ${String(home(id))}${left}`);
+    }
+  }
+}
+
+/** A moved account's former files hold nothing, but for a move's credit toward them still in flight (move.ts). */
+function checkFormerFiles(check: Check, d: ShardedLedgerStore['directory'], balanceOf: Map<string, number>, sends: Map<string, Leg>, credits: Map<string, Leg>): void {
+  const owed = new Map<string, number>(); // `${server}\u0000${account}` → in-flight move credits toward that file
+  for (const [ref, send] of sends) {
+    if (credits.has(ref) || parseLegReference(ref)?.kind !== 'move') continue;
+    const k = `${send.peer}\u0000${send.target}`;
+    owed.set(k, (owed.get(k) ?? 0) + send.amount);
+  }
+  for (const id of d.movedAccounts) {
+    for (const s of d.formerServers(id)) {
+      const k = `${s}\u0000${id}`;
+      const held = (balanceOf.get(k) ?? 0) + (owed.get(k) ?? 0);
+      if (held !== 0) check.fail(`${id}: its former file on server ${s} holds ${held}, moved accounts keep nothing there`);
     }
   }
 }

@@ -9,12 +9,13 @@
  * and not yet credited (zero when nothing is in flight, since a send always
  * commits before its credit). When the sum is not zero, the sends are
  * walked newest first until the missing credits add up to it, and those are
- * delivered.
+ * delivered. A mint leg's credit (emoney.ts) is rebuilt with its tokens,
+ * read from the sending server where they are parked.
  */
 import { invariant } from '../../errors.ts';
-import type { NewTransfer, Transfer } from '../../model.ts';
-import type { LedgerStore } from '../ledger-store.ts';
-import { parseLegReference, positionAccountId } from './ids.ts';
+import type { Account, EmoneyTokenRecord, Transfer } from '../../model.ts';
+import type { LedgerStore, WriteSet } from '../ledger-store.ts';
+import { mintLegSerials, parseLegReference, positionAccountId } from './ids.ts';
 import type { Credit } from './plan.ts';
 
 /** Send lines read per page while looking for undelivered credits. */
@@ -24,39 +25,47 @@ export const reconcileScanMax = 1_000_000;
 
 /** Delivers credits: one unit of work per receiving server, the servers at once. Credits already there are skipped. */
 export async function deliverCredits(servers: readonly LedgerStore[], credits: readonly Credit[]): Promise<number> {
-  const byServer = new Map<number, NewTransfer[]>();
+  const byServer = new Map<number, Credit[]>();
   for (const c of credits) {
     if (!byServer.has(c.server)) byServer.set(c.server, []);
-    byServer.get(c.server)!.push(c.transfer);
+    byServer.get(c.server)!.push(c);
   }
-  const counts = await Promise.all([...byServer].map(([s, transfers]) => servers[s]!.transaction(async (tx) => {
-    const fresh: NewTransfer[] = [];
-    for (const t of transfers) {
-      invariant(t.reference !== null, 'a credit without a reference cannot be delivered idempotently');
-      if (!(await tx.transferByReference(t.reference))) fresh.push(t);
+  const counts = await Promise.all([...byServer].map(([s, list]) => servers[s]!.transaction(async (tx) => {
+    const fresh: Credit[] = [];
+    for (const c of list) {
+      invariant(c.transfer.reference !== null, 'a credit without a reference cannot be delivered idempotently');
+      if (!(await tx.transferByReference(c.transfer.reference))) fresh.push(c);
     }
     if (fresh.length === 0) return 0;
-    const ids = [...new Set(fresh.flatMap((t) => [t.from, t.to]))];
-    const accounts = await tx.getAccounts(ids);
-    const balance = new Map<string, number>();
-    for (const id of ids) {
+    // Tokens go live with the credit that pays for them: both or neither.
+    const mints = fresh.flatMap((c) => c.mints ?? []);
+    const rows = creditRows(await tx.getAccounts([...new Set(fresh.flatMap((c) => [c.transfer.from, c.transfer.to]))]), fresh, s);
+    await tx.apply({ journalInserts: [], journalUpdates: [], ...rows, ...(mints.length > 0 ? { emoney: { requests: [], mints, spends: [] } } : {}) });
+    return fresh.length;
+  })));
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/** The credits' transfers with each one's balances after on this server, and the balance updates they make. */
+function creditRows(accounts: ReadonlyMap<string, Account>, fresh: readonly Credit[], s: number): Pick<WriteSet, 'transfers' | 'balances'> {
+  const balance = new Map<string, number>();
+  for (const { transfer: t } of fresh) {
+    for (const id of [t.from, t.to]) {
       const a = accounts.get(id);
       invariant(a !== undefined, () => `credit to or from ${id}, which has no file on server ${s}`);
       balance.set(id, a.balance);
     }
-    const before = new Map(balance);
-    const rows = fresh.map((t) => {
-      const from = balance.get(t.from)! - t.amount;
-      const to = balance.get(t.to)! + t.amount;
-      balance.set(t.from, from);
-      balance.set(t.to, to);
-      return { ...t, fromBalanceAfter: from, toBalanceAfter: to };
-    });
-    const balances = ids.filter((id) => balance.get(id) !== before.get(id)).map((id) => ({ id, before: before.get(id)!, after: balance.get(id)! }));
-    await tx.apply({ journalInserts: [], journalUpdates: [], transfers: rows, balances });
-    return fresh.length;
-  })));
-  return counts.reduce((a, b) => a + b, 0);
+  }
+  const before = new Map(balance);
+  const transfers = fresh.map(({ transfer: t }) => {
+    const from = balance.get(t.from)! - t.amount;
+    const to = balance.get(t.to)! + t.amount;
+    balance.set(t.from, from);
+    balance.set(t.to, to);
+    return { ...t, fromBalanceAfter: from, toBalanceAfter: to };
+  });
+  const balances = [...balance.keys()].filter((id) => balance.get(id) !== before.get(id)).map((id) => ({ id, before: before.get(id)!, after: balance.get(id)! }));
+  return { transfers, balances };
 }
 
 /** Does `server` hold a transfer with this reference? One read-only look inside a unit of work. */
@@ -79,7 +88,20 @@ export function creditFor(send: Transfer, from: number, to: number, clearingId: 
   const leg = parseLegReference(send.reference);
   invariant(leg !== null, () => `send ${send.id} has no leg reference`);
   const { id: _id, ...rest } = send;
-  return { server: to, transfer: { ...rest, from: positionAccountId(from, clearingId), to: leg.target } };
+  return { server: to, transfer: { ...rest, from: positionAccountId(from, clearingId), to: leg.target, at: leg.kind === 'move' ? send.at + 1 : send.at } };
+}
+
+/** A mint leg's credit carries its tokens: read them where they are parked (the sending server) and make them live again. */
+export async function withParkedTokens(sender: LedgerStore, credit: Credit): Promise<Credit> {
+  const serials = mintLegSerials(credit.transfer.reference);
+  if (serials === null) return credit;
+  const parked = await sender.transaction((tx) => tx.getEmoneyTokens(serials));
+  const mints = serials.map((serial): EmoneyTokenRecord => {
+    const r = parked.get(serial);
+    invariant(r !== undefined && r.depositRequest === credit.transfer.reference, () => `mint leg ${credit.transfer.reference}: token ${serial} is not parked on the sending server`);
+    return { token: r.token, issueRequest: r.issueRequest, spentAt: null, depositRequest: null };
+  });
+  return { ...credit, mints };
 }
 
 /** Pages through the sends from one server toward another (one currency), newest first, keeping those whose credit is missing. */
@@ -98,7 +120,8 @@ class SendPager {
     this.scanned += lines.length;
     this.done = lines.length < reconcilePageRows || this.scanned >= reconcileScanMax;
     if (lines.length > 0) this.before = lines[lines.length - 1]!.transferId;
-    return sends.filter((t) => !held.has(t.reference!)).map((t) => creditFor(t, this.from, this.to, this.clearingId));
+    const missing = sends.filter((t) => !held.has(t.reference!)).map((t) => creditFor(t, this.from, this.to, this.clearingId));
+    return Promise.all(missing.map((c) => withParkedTokens(store, c)));
   }
 }
 

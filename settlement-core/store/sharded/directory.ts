@@ -2,9 +2,10 @@
  * The directory (claims 19–21): which database server holds a user's data
  * file (account, balance, history), found from branch + account number. It is
  * a table — branch ranges → server, with per-account overrides, and the set
- * of hot accounts (claims 22–23) — persisted in a small SQLite file of its own
- * and validated whenever it is loaded or changed. Branch 000 (system
- * accounts) is on every server and is not routed.
+ * of hot accounts (claims 22–23), and the servers an account was moved away
+ * from (move.ts; its old file stays there as history) — persisted in a small
+ * SQLite file of its own and validated whenever it is loaded or changed.
+ * Branch 000 (system accounts) is on every server and is not routed.
  */
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
@@ -27,6 +28,8 @@ export const DirectoryConfig = z.strictObject({
   overrides: z.record(z.string(), z.number().int().min(0)).default({}),
   /** Hot accounts (claims 22–23): main file on the home server, an auxiliary file on every other. */
   hot: z.array(UserAccountId).default([]),
+  /** Accounts moved to another server (move.ts): the servers that keep their earlier files (history, balance 0). */
+  former: z.record(z.string(), z.array(z.number().int().min(0)).min(1).max(serversMax)).default({}),
 });
 export type DirectoryConfig = z.input<typeof DirectoryConfig>;
 type Parsed = z.output<typeof DirectoryConfig>;
@@ -61,6 +64,17 @@ export function validateDirectory(input: unknown): Parsed {
     if (server >= d.servers.length) throw invalid(`override ${account} names server ${server}, there are ${d.servers.length}`);
   }
   if (new Set(d.hot).size !== d.hot.length) throw invalid('an account is listed hot twice');
+  for (const [account, servers] of Object.entries(d.former)) {
+    const id = UserAccountId.safeParse(account);
+    if (!id.success) throw invalid(`former files of ${JSON.stringify(account)}: ${id.error.issues[0]!.message}`);
+    if (new Set(servers).size !== servers.length) throw invalid(`former files of ${account}: a server listed twice`);
+    const home = d.overrides[account] ?? owner[parseAccountId(account)!.branch]!;
+    for (const server of servers) {
+      if (server >= d.servers.length) throw invalid(`former files of ${account} name server ${server}, there are ${d.servers.length}`);
+      if (server === home) throw invalid(`former files of ${account} name its home server ${server}`);
+    }
+    if (d.hot.includes(account)) throw invalid(`${account} is hot and has former files: a hot account is not moved`);
+  }
   return d;
 }
 
@@ -69,6 +83,7 @@ export class Directory {
   private readonly byBranch: Int16Array;
   private readonly overrides: Map<string, number>;
   private readonly hotSet: Set<string>;
+  private readonly formerMap: Map<string, number[]>;
   readonly serverNames: readonly string[];
 
   private constructor(private readonly config: Parsed, private readonly db: Db | null) {
@@ -76,6 +91,7 @@ export class Directory {
     for (const r of config.ranges) for (let b = r.from; b <= r.to; b += 1) this.byBranch[b] = r.server;
     this.overrides = new Map(Object.entries(config.overrides));
     this.hotSet = new Set(config.hot);
+    this.formerMap = new Map(Object.entries(config.former));
     this.serverNames = config.servers.map((s) => s.name);
   }
 
@@ -98,7 +114,8 @@ export class Directory {
       db.exec(`CREATE TABLE IF NOT EXISTS directory_servers (idx INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
         CREATE TABLE IF NOT EXISTS directory_ranges (branch_from INTEGER NOT NULL, branch_to INTEGER NOT NULL, server INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS directory_overrides (account TEXT PRIMARY KEY, server INTEGER NOT NULL);
-        CREATE TABLE IF NOT EXISTS directory_hot (account TEXT PRIMARY KEY);`);
+        CREATE TABLE IF NOT EXISTS directory_hot (account TEXT PRIMARY KEY);
+        CREATE TABLE IF NOT EXISTS directory_former (account TEXT NOT NULL, server INTEGER NOT NULL, PRIMARY KEY (account, server));`);
       const servers = db.prepare('SELECT name FROM directory_servers ORDER BY idx').all() as { name: string }[];
       if (servers.length === 0) {
         if (!initial) throw invalid(`${path} is empty and no initial directory was given`);
@@ -111,6 +128,7 @@ export class Directory {
         ranges: (db.prepare('SELECT branch_from AS "from", branch_to AS "to", server FROM directory_ranges ORDER BY branch_from').all()),
         overrides: Object.fromEntries((db.prepare('SELECT account, server FROM directory_overrides').all() as { account: string; server: number }[]).map((r) => [r.account, r.server])),
         hot: (db.prepare('SELECT account FROM directory_hot ORDER BY account').all() as { account: string }[]).map((r) => r.account),
+        former: Directory.readFormer(db),
       });
       if (initial) {
         const wanted = validateDirectory(initial).servers.map((s) => s.name).join(',');
@@ -124,9 +142,15 @@ export class Directory {
     }
   }
 
+  private static readFormer(db: Db): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const r of db.prepare('SELECT account, server FROM directory_former ORDER BY account, server').all() as { account: string; server: number }[]) (out[r.account] ??= []).push(r.server);
+    return out;
+  }
+
   private static write(db: Db, d: Parsed): void {
     db.transaction(() => {
-      db.exec('DELETE FROM directory_servers; DELETE FROM directory_ranges; DELETE FROM directory_overrides; DELETE FROM directory_hot;');
+      db.exec('DELETE FROM directory_servers; DELETE FROM directory_ranges; DELETE FROM directory_overrides; DELETE FROM directory_hot; DELETE FROM directory_former;');
       const server = db.prepare('INSERT INTO directory_servers (idx, name) VALUES (?, ?)');
       d.servers.forEach((s, i) => server.run(i, s.name));
       const range = db.prepare('INSERT INTO directory_ranges (branch_from, branch_to, server) VALUES (?, ?, ?)');
@@ -135,6 +159,8 @@ export class Directory {
       for (const [a, s] of Object.entries(d.overrides)) override.run(a, s);
       const hot = db.prepare('INSERT INTO directory_hot (account) VALUES (?)');
       for (const a of d.hot) hot.run(a);
+      const former = db.prepare('INSERT INTO directory_former (account, server) VALUES (?, ?)');
+      for (const [a, servers] of Object.entries(d.former)) for (const s of servers) former.run(a, s);
     })();
   }
 
@@ -159,9 +185,19 @@ export class Directory {
     return [...this.hotSet].sort();
   }
 
+  /** Servers that keep an earlier file of this account (it was moved away from them): history, balance 0. */
+  formerServers(accountId: string): readonly number[] {
+    return this.formerMap.get(accountId) ?? [];
+  }
+
+  /** Accounts that have former files (move.ts finishes their moves on start). */
+  get movedAccounts(): readonly string[] {
+    return [...this.formerMap.keys()].sort();
+  }
+
   /** The directory as a config object (what the file holds). */
   toConfig(): Parsed {
-    return { ...this.config, overrides: Object.fromEntries(this.overrides), hot: this.hotAccounts.slice() };
+    return { ...this.config, overrides: Object.fromEntries(this.overrides), hot: this.hotAccounts.slice(), former: Object.fromEntries([...this.formerMap].map(([a, s]) => [a, s.slice()])) };
   }
 
   /** Validates and persists a changed directory; the in-memory tables change only once the file has. */
@@ -172,6 +208,8 @@ export class Directory {
     for (const [a, s] of Object.entries(checked.overrides)) this.overrides.set(a, s);
     this.hotSet.clear();
     for (const a of checked.hot) this.hotSet.add(a);
+    this.formerMap.clear();
+    for (const [a, servers] of Object.entries(checked.former)) this.formerMap.set(a, servers);
   }
 
   /** Places one account on `server` (the caller checks it has no data elsewhere). */
@@ -180,6 +218,21 @@ export class Directory {
       throw new ShardedStoreError('TS_ERR_DIRECTORY_UNKNOWN_SERVER', `directory: no server ${String(server)} (there are ${this.serverCount})`);
     }
     this.commit({ ...this.toConfig(), overrides: { ...Object.fromEntries(this.overrides), [accountId]: server } });
+  }
+
+  /** Re-homes an account that has data: `to` becomes its server, its current one keeps its earlier file (move.ts moves the balance). */
+  moveAccount(accountId: string, to: number): void {
+    const from = this.serverFor(accountId);
+    if (from === null) throw invalid(`${JSON.stringify(accountId)} is not a user account id`);
+    if (!Number.isInteger(to) || to < 0 || to >= this.serverCount) {
+      throw new ShardedStoreError('TS_ERR_DIRECTORY_UNKNOWN_SERVER', `directory: no server ${String(to)} (there are ${this.serverCount})`);
+    }
+    const former = [...new Set([...this.formerServers(accountId), from])].filter((s) => s !== to).sort((a, b) => a - b);
+    const { [accountId]: _none, ...others } = Object.fromEntries(this.formerMap);
+    this.commit({
+      ...this.toConfig(), overrides: { ...Object.fromEntries(this.overrides), [accountId]: to },
+      former: former.length > 0 ? { ...others, [accountId]: former } : others,
+    });
   }
 
   markHot(accountId: string): void {

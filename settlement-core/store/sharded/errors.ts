@@ -15,8 +15,10 @@ export const shardedStoreErrorCodes = [
   'TS_ERR_SHARDED_OPTION',
   /** Only a merchant account can be hot, and only one that exists. */
   'TS_ERR_HOT_ACCOUNT',
-  /** A write the sharded store cannot split into per-server parts (two user accounts on two servers in one transfer). */
+  /** A write the sharded store cannot split into per-server parts (a transfer between servers with neither a journal entry nor a reference to pair its legs by). */
   'TS_ERR_CROSS_SERVER_WRITE',
+  /** An account move that cannot be made: not a user account, a hot account, an account that does not exist, or a balance with no clearing account to move it by. */
+  'TS_ERR_ACCOUNT_MOVE',
 ] as const;
 export type ShardedStoreErrorCode = (typeof shardedStoreErrorCodes)[number];
 

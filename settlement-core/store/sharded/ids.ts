@@ -61,7 +61,15 @@ export function clearingOfPosition(id: string): string {
  * have, so the two can never collide.
  */
 const legPrefix = 'tapsettle-sharded-leg-between-servers/';
-export type LegKind = 'deposit' | 'integrate';
+/**
+ * `deposit`: money for an account on another server (a settlement's deposit, an e-money deposit's payout,
+ * any transfer between two servers); `integrate`: a hot account's auxiliary into its main file; `mint`: money
+ * into the issuer float on the e-money server that carries the e-money tokens it backs (emoney.ts); `move`: an
+ * account's balance from its old file to its new one (move.ts), its credit one millisecond after its send so a
+ * statement merging the two files reads them in order.
+ */
+export type LegKind = 'deposit' | 'integrate' | 'mint' | 'move';
+const legKinds: readonly string[] = ['deposit', 'integrate', 'mint', 'move'];
 
 export function legReference(kind: LegKind, target: string, unique: string): string {
   return `${legPrefix}${kind}/${target}/${unique}`;
@@ -70,6 +78,16 @@ export function legReference(kind: LegKind, target: string, unique: string): str
 export function parseLegReference(reference: string | null): { kind: LegKind; target: string; unique: string } | null {
   if (reference === null || !reference.startsWith(legPrefix)) return null;
   const [kind, target, ...rest] = reference.slice(legPrefix.length).split('/');
-  if ((kind !== 'deposit' && kind !== 'integrate') || target === undefined || rest.length === 0) return null;
-  return { kind, target, unique: rest.join('/') };
+  if (kind === undefined || !legKinds.includes(kind) || target === undefined || rest.length === 0) return null;
+  return { kind: kind as LegKind, target, unique: rest.join('/') };
+}
+
+/** A mint leg's unique part: the serials of the tokens it carries (UUIDv7: no `,` or `/`), then what makes the movement unique. */
+export const mintLegUnique = (serials: readonly string[], unique: string): string => `${serials.join(',')}/${unique}`;
+
+/** The serials a mint leg carries, or null for another leg. */
+export function mintLegSerials(reference: string | null): string[] | null {
+  const leg = parseLegReference(reference);
+  if (leg?.kind !== 'mint') return null;
+  return leg.unique.slice(0, leg.unique.indexOf('/')).split(',');
 }

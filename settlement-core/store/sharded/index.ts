@@ -9,3 +9,5 @@ export { auditSharded } from './audit.ts';
 export type { ShardedAuditReport } from './audit.ts';
 export { integrate, integrationIntervalMsDefault, markHot, startIntegration } from './hot.ts';
 export type { IntegrationResult } from './hot.ts';
+export { moveAccount } from './move.ts';
+export type { MoveResult } from './move.ts';

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { LedgerStore } from '../ledger-store.ts';
 import { PgLedgerStore } from '../postgres/pg-store.ts';
 import { SqliteLedgerStore } from '../sqlite/sqlite-store.ts';
+import { WorkerLedgerStore } from '../worker/worker-store.ts';
 import { Directory } from './directory.ts';
 import type { DirectoryConfig } from './directory.ts';
 import { ShardedStoreError } from './errors.ts';
@@ -14,7 +15,8 @@ import { ShardedLedgerStore } from './sharded-store.ts';
 import type { ShardedStoreFaults, ShardedStoreLimits } from './sharded-store.ts';
 
 const ServerConfig = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('sqlite'), path: z.string().min(1), cacheKiB: z.number().int().min(1024).optional() }),
+  /** `thread: true`: the file is served from its own worker thread (store/worker/), so servers commit in parallel. */
+  z.strictObject({ kind: z.literal('sqlite'), path: z.string().min(1), cacheKiB: z.number().int().min(1024).optional(), thread: z.boolean().optional() }),
   z.strictObject({
     kind: z.literal('postgres'), connectionString: z.string().min(1), schema: z.string().min(1),
     poolSizeMax: z.number().int().optional(), statementTimeoutMs: z.number().int().optional(),
@@ -52,7 +54,7 @@ export function openShardedStore(options: OpenShardedStoreOptions): ShardedLedge
     throw new ShardedStoreError('TS_ERR_SHARDED_OPTION', `the directory names ${directory.serverCount} servers, ${parsed.data.servers.length} are configured`);
   }
   const servers: LedgerStore[] = parsed.data.servers.map((s) => (s.kind === 'sqlite'
-    ? new SqliteLedgerStore({ path: s.path, ...(s.cacheKiB !== undefined ? { cacheKiB: s.cacheKiB } : {}) })
+    ? new (s.thread === true ? WorkerLedgerStore : SqliteLedgerStore)({ path: s.path, ...(s.cacheKiB !== undefined ? { cacheKiB: s.cacheKiB } : {}) })
     : new PgLedgerStore({
       connectionString: s.connectionString, schema: s.schema,
       ...(s.poolSizeMax !== undefined ? { poolSizeMax: s.poolSizeMax } : {}), ...(s.statementTimeoutMs !== undefined ? { statementTimeoutMs: s.statementTimeoutMs } : {}),

@@ -12,11 +12,18 @@
  *
  * A transfer lands on the one server where both sides have a file, pinned to
  * its journal entry's server when it has one (money withdrawn on a server
- * sits in that server's clearing copy). The one exception is a deposit whose
- * payee lives elsewhere: it becomes two legs, a send on the entry's server
- * (clearing → position toward the payee's server) committed with the journal
- * update, and a credit on the payee's server (position toward the entry's
- * server → payee) committed after it. Both legs carry the same reference.
+ * sits in that server's clearing copy). An issuer float's money stays on the
+ * e-money server (emoney.ts). A transfer whose money leaves on one server
+ * and lands on another — a deposit whose payee lives elsewhere than the
+ * entry, an e-money issuance or payout between a user's server and the
+ * e-money server — becomes two legs: a send on the first server (from →
+ * position toward the other) committed with the rest of that server's part,
+ * and a credit on the other (position toward the first → to) committed
+ * after it. Both legs carry the same reference.
+ *
+ * A declined entry that blocks a wallet (an offline debt, issue 5) goes to
+ * server 0 with the wallets, so the decline and the block commit together;
+ * a minted ticket goes with its entry, so the approval and the ticket do.
  *
  * Balances after each transfer are recomputed per server (each server's
  * history is its own chain); the engine's logical balances are checked
@@ -24,10 +31,12 @@
  */
 import { invariant } from '../../errors.ts';
 import { journalKeyString } from '../../model.ts';
-import type { JournalEntry, NewTransfer } from '../../model.ts';
+import type { EmoneyTokenRecord, JournalEntry, NewTransfer } from '../../model.ts';
 import type { BalanceUpdate, JournalUpdate, WriteSet } from '../ledger-store.ts';
+import { placeEmoney } from './emoney.ts';
+import type { Ends } from './emoney.ts';
 import { ShardedStoreError } from './errors.ts';
-import { legReference, positionAccountId } from './ids.ts';
+import { legReference, mintLegUnique, positionAccountId } from './ids.ts';
 
 export interface Placement {
   serverCount: number;
@@ -36,13 +45,19 @@ export interface Placement {
   /** Has a file on every server: a system account or a hot account. */
   isEverywhere: (accountId: string) => boolean;
   isHot: (accountId: string) => boolean;
+  /** An issuer float: a copy on every server, its money on the e-money server. */
+  isFloat: (accountId: string) => boolean;
+  /** Where an account's money is moved: its file's server, the e-money server for a float, null for a copy on every server. */
+  moneyHomeOf: (accountId: string) => number | null;
   clearingFor: (currency: string) => string;
 }
 
-/** A leg the payee's server commits after the payer's: position toward the entry's server → payee. */
+/** A leg the receiving server commits after the sending one's part: position toward the sending server → the account. */
 export interface Credit {
   server: number;
   transfer: NewTransfer;
+  /** E-money tokens that go live with this credit (a mint leg, emoney.ts). */
+  mints?: EmoneyTokenRecord[];
 }
 
 export interface ServerPart extends WriteSet {
@@ -73,28 +88,41 @@ interface Leg {
   server: number;
   credit: boolean;
   t: NewTransfer;
+  mints?: EmoneyTokenRecord[];
 }
 
-function route(p: Placement, t: NewTransfer, entryServer: (t: NewTransfer) => number | null): Leg[] {
-  const fromHome = p.isEverywhere(t.from) ? null : p.homeOf(t.from);
-  const toHome = p.isEverywhere(t.to) ? null : p.homeOf(t.to);
-  const pinned = entryServer(t);
-  if (fromHome !== null && toHome !== null) {
-    if (fromHome !== toHome) throw new ShardedStoreError('TS_ERR_CROSS_SERVER_WRITE', `transfer ${t.from} → ${t.to}: the two accounts live on servers ${fromHome} and ${toHome}`);
-    return [{ server: fromHome, credit: false, t }];
-  }
-  if (fromHome === null && toHome === null) {
-    const hot = p.isHot(t.to) ? t.to : p.isHot(t.from) ? t.from : null;
-    return [{ server: pinned ?? (hot !== null ? p.homeOf(hot)! : 0), credit: false, t }];
-  }
-  const plainHome = (fromHome ?? toHome)!;
-  if (pinned === null || pinned === plainHome || toHome === null) return [{ server: plainHome, credit: false, t }];
-  // Money leaves a copy on the entry's server for a payee whose file is elsewhere: send, then credit.
+/**
+ * Where a transfer's money leaves (`src`) and lands (`dst`). An account with
+ * a file on one server (or a float's money) is moved there; an account with
+ * a copy on every server is moved on the entry's server, else beside the
+ * other side, else on a hot account's home, else on server 0.
+ */
+function endsOf(p: Placement, t: NewTransfer, pinned: number | null): Ends {
+  const fromHome = p.moneyHomeOf(t.from);
+  const toHome = p.moneyHomeOf(t.to);
+  const hot = p.isHot(t.to) ? t.to : p.isHot(t.from) ? t.from : null;
+  const fallback = pinned ?? (hot !== null ? p.homeOf(hot)! : 0);
+  return { src: fromHome ?? pinned ?? toHome ?? fallback, dst: toHome ?? fromHome ?? fallback };
+}
+
+/** What makes the two legs of a movement between servers unique: its journal entry, else its own reference. */
+function uniqueOf(t: NewTransfer): string {
+  if (t.journalDeviceId !== null && t.journalRequestId !== null) return `${t.kind}:${t.journalDeviceId}/${t.journalRequestId}`;
+  if (t.reference !== null) return `${t.kind}:reference:${t.reference}`;
+  throw new ShardedStoreError('TS_ERR_CROSS_SERVER_WRITE', `transfer ${t.from} → ${t.to} moves money between servers and has neither a journal entry nor a reference to pair its legs by`);
+}
+
+function legReferenceOf(t: NewTransfer, serials: readonly string[] | undefined): string {
+  return serials === undefined || serials.length === 0 ? legReference('deposit', t.to, uniqueOf(t)) : legReference('mint', t.to, mintLegUnique(serials, uniqueOf(t)));
+}
+
+function route(p: Placement, t: NewTransfer, { src, dst }: Ends, mints: EmoneyTokenRecord[] | undefined): Leg[] {
+  if (src === dst) return [{ server: src, credit: false, t }];
   const clearing = p.clearingFor(t.currency);
-  const reference = legReference('deposit', t.to, `${t.kind}:${t.journalDeviceId ?? ''}/${t.journalRequestId ?? ''}`);
+  const reference = legReferenceOf(t, mints?.map((m) => m.token.serial));
   return [
-    { server: pinned, credit: false, t: { ...t, to: positionAccountId(toHome, clearing), reference } },
-    { server: toHome, credit: true, t: { ...t, from: positionAccountId(pinned, clearing), reference } },
+    { server: src, credit: false, t: { ...t, to: positionAccountId(dst, clearing), reference } },
+    { server: dst, credit: true, t: { ...t, from: positionAccountId(src, clearing), reference }, ...(mints ? { mints } : {}) },
   ];
 }
 
@@ -111,8 +139,11 @@ export async function planWrites(p: Placement, ws: WriteSet, entryServers: Map<s
     if (!x) parts.set(s, (x = emptyPart()));
     return x;
   };
+  // An entry whose decline blocks a wallet commits with the block on server 0, unless money moves for it here.
+  const named = new Set(ws.transfers.flatMap((t) => (t.journalDeviceId !== null && t.journalRequestId !== null ? [journalKeyString({ deviceId: t.journalDeviceId, requestId: t.journalRequestId })] : [])));
+  const blocking = new Set((ws.walletBlocks ?? []).map((b) => journalKeyString(b)).filter((k) => !named.has(k)));
   for (const e of ws.journalInserts) {
-    const s = routeEntry(p, e);
+    const s = blocking.has(journalKeyString(e)) ? 0 : routeEntry(p, e);
     entryServers.set(journalKeyString(e), s);
     part(s).journalInserts.push(e);
   }
@@ -127,7 +158,9 @@ export async function planWrites(p: Placement, ws: WriteSet, entryServers: Map<s
     invariant(s !== undefined, () => `transfer for ${t.journalDeviceId}/${t.journalRequestId}, whose server is not known`);
     return s;
   };
-  const legs = ws.transfers.flatMap((t) => route(p, t, entryServer));
+  const ends = ws.transfers.map((t) => endsOf(p, t, entryServer(t)));
+  const emoney = placeEmoney(p, ws, ends, (i, serials) => legReferenceOf(ws.transfers[i]!, serials));
+  const legs = ws.transfers.flatMap((t, i) => route(p, t, ends[i]!, emoney.carried.get(i)));
 
   // Starting balances: the engine's `before` for single-file accounts, read from the server for the rest.
   const engine = new Map(ws.balances.map((b) => [b.id, b]));
@@ -170,7 +203,7 @@ export async function planWrites(p: Placement, ws: WriteSet, entryServers: Map<s
       running.set(`${l.server}\u0000${l.t.from}`, from);
       running.set(`${l.server}\u0000${l.t.to}`, to);
       const t = { ...l.t, fromBalanceAfter: from, toBalanceAfter: to };
-      if (round) credits.push({ server: l.server, transfer: t });
+      if (round) credits.push({ server: l.server, transfer: t, ...(l.mints ? { mints: l.mints } : {}) });
       else part(l.server).transfers.push(t);
     }
     if (!round) for (const [k, v] of running) roundOneEnd.set(k, v);
@@ -180,9 +213,11 @@ export async function planWrites(p: Placement, ws: WriteSet, entryServers: Map<s
     if (end !== first.before) part(first.server).balances.push({ id: first.id, before: first.before, after: end });
   }
   checkAgainstEngine(p, ws, running, firstSeen, disk, part);
-  // Registry data (tickets minted for a wallet, wallets blocked for an offline debt) lives on server 0 with the wallets.
-  if (ws.tickets && ws.tickets.length > 0) part(0).tickets = ws.tickets;
+  // A ticket commits with the settlement that paid for it (its entry's server; server 0 if the entry is not known).
+  for (const t of ws.tickets ?? []) (part(entryServers.get(journalKeyString(t)) ?? 0).tickets ??= []).push(t);
+  // Wallets blocked for an offline debt: on server 0 with the wallets (and the declined entry, routed there above).
   if (ws.walletBlocks && ws.walletBlocks.length > 0) part(0).walletBlocks = ws.walletBlocks;
+  for (const [s, writes] of emoney.parts) part(s).emoney = writes;
   return { parts, credits };
 }
 

@@ -12,25 +12,28 @@
  * holds per server by its unique key; the key is looked for on every server
  * before it is inserted (one writer at a time, so no other can slip in).
  * Entries that name no payer (declined early) go to the merchant's server,
- * else server 0. Devices and wallets (the registry) live on server 0, and so
- * does the write epoch.
+ * else server 0; a declined offline debt that blocks a wallet on server 0,
+ * with the wallet. Devices and wallets (the registry) live on server 0, and
+ * so does the write epoch. E-money (emoney.ts): tokens and the floats' money
+ * on server 0, a paid issuance's request with its payer.
  */
 import type { EmoneyToken } from '../../../protocol/index.ts';
-import { emoneyUnsupported } from '../../emoney/errors.ts';
 import { CoreError } from '../../errors.ts';
 import { journalKeyString } from '../../model.ts';
 import type { Account, Device, IssuedTicket, JournalEntry, JournalKey, StatementLine, Transfer, Wallet } from '../../model.ts';
-import type { JournalQuery, LedgerStore, LedgerTx, StatementQuery } from '../ledger-store.ts';
+import type { EmoneyInboxQuery, JournalQuery, LedgerStore, LedgerTx, StatementQuery } from '../ledger-store.ts';
 import { auditSharded } from './audit.ts';
 import type { ShardedAuditReport } from './audit.ts';
 import { BoundedMap } from './bounded-map.ts';
 import type { ShardContext } from './context.ts';
-import { placementOf } from './context.ts';
+import { floatFor, noteSystemAccount, placementOf } from './context.ts';
 import { deliverCredits, reconcile } from './deliver.ts';
 import type { Directory } from './directory.ts';
+import { emoneyServer } from './emoney.ts';
 import { ShardedStoreError } from './errors.ts';
 import { globalId, isPositionAccount, isSystemAccount, localAfter } from './ids.ts';
 import { logicalAccount, mergeAccounts } from './logical.ts';
+import { moveBalances, restoreMovedFiles } from './move.ts';
 import type { Credit } from './plan.ts';
 import { repairCopies } from './repair.ts';
 import { ShardedTx } from './sharded-tx.ts';
@@ -85,25 +88,51 @@ export class ShardedLedgerStore implements LedgerStore {
     this.directory = options.directory;
     this.faults = options.faults ?? {};
     this.ctx = {
-      servers: this.servers, directory: this.directory, clearing: new Map(),
+      servers: this.servers, directory: this.directory, clearing: new Map(), systemAccounts: new Map(),
       entryServers: new BoundedMap(this.limits.entryServerMemoMax), walletAccounts: new BoundedMap(this.limits.walletMemoMax),
     };
   }
 
-  /** Migrates every server, restores missing copies of system and hot accounts, and delivers credits a crash left undelivered. */
+  /**
+   * Migrates every server, restores missing copies of system and hot
+   * accounts and the new files of cut moves, delivers credits a crash left
+   * undelivered, and finishes cut moves (move.ts).
+   */
   async migrate(): Promise<void> {
     this.assertOpen();
     for (const s of this.servers) await s.migrate();
     await this.exclusive(async () => {
       await repairCopies(this.servers, placementOf(this.ctx), this.directory.hotAccounts);
+      await restoreMovedFiles(this);
       await this.loadClearing();
       await reconcile(this.servers, this.ctx.clearing.values());
+      await this.finishMoves();
     });
   }
 
+  /** Moves what a moved account's former files still hold (a move cut between its directory change and its balance leg). */
+  private async finishMoves(): Promise<void> {
+    for (const id of this.directory.movedAccounts) {
+      const held = await Promise.all(this.directory.formerServers(id).map(async (s) => (await this.servers[s]!.getAccount(id))?.balance ?? 0));
+      if (held.some((b) => b !== 0)) await moveBalances(this, id);
+    }
+  }
+
+  /** Delivers every credit owed between servers: this process's pending ones, then any a crash left (call inside exclusive()). */
+  async deliverOwed(): Promise<void> {
+    if (this.pending.length > 0) {
+      await deliverCredits(this.servers, this.pending);
+      this.pending = [];
+    }
+    await reconcile(this.servers, this.ctx.clearing.values());
+  }
+
+  /** The system accounts (a few per currency; 10,000 bounds the look), from server 0: clearing accounts by currency, floats told apart. */
   private async loadClearing(): Promise<void> {
-    for (const a of await this.servers[0]!.listAccounts({ kind: 'clearing', limit: 10_000 })) {
-      if (isSystemAccount(a.id) && !this.ctx.clearing.has(a.currency)) this.ctx.clearing.set(a.currency, a.id);
+    for (const a of await this.servers[0]!.listAccounts({ limit: 10_000 })) {
+      if (!isSystemAccount(a.id)) break; // branch 000 sorts first
+      noteSystemAccount(this.ctx, a);
+      if (a.kind === 'clearing' && !this.ctx.clearing.has(a.currency)) this.ctx.clearing.set(a.currency, a.id);
     }
   }
 
@@ -188,26 +217,59 @@ export class ShardedLedgerStore implements LedgerStore {
     return this.servers[0]!.getWallet(id);
   }
 
-  /** Tickets live on server 0 with the wallets (so a ticket id is unique across the ledger). */
-  walletTickets(walletId: string, limit: number): Promise<IssuedTicket[]> {
-    return this.servers[0]!.walletTickets(walletId, limit);
+  /**
+   * A ticket lives with the settlement that paid for it (plan.ts), so a
+   * wallet's tickets are on several servers: each server's newest first,
+   * merged by mint time (a ticket id is a UUIDv7 of it), newest first.
+   */
+  async walletTickets(walletId: string, limit: number): Promise<IssuedTicket[]> {
+    this.assertOpen();
+    const lists = await Promise.all(this.servers.map((s) => s.walletTickets(walletId, limit)));
+    const mintedAt = (t: IssuedTicket) => t.ticket.ticketId.slice(0, 13); // 48-bit ms time, fixed-width hex: compares as text
+    const heads = lists.map(() => 0);
+    const out: IssuedTicket[] = [];
+    while (out.length < limit) {
+      let pick = -1;
+      for (const [s, list] of lists.entries()) {
+        const t = list[heads[s]!];
+        if (t !== undefined && (pick < 0 || mintedAt(t) > mintedAt(lists[pick]![heads[pick]!]!))) pick = s;
+      }
+      if (pick < 0) break;
+      out.push(lists[pick]![heads[pick]!]!);
+      heads[pick]! += 1;
+    }
+    return out;
   }
 
-  /** E-money is not routed across servers yet: refused with TS_ERR_EMONEY_UNSUPPORTED (docs/ledger.md, e-money). */
-  emoneyInbox(): Promise<EmoneyToken[]> {
-    return Promise.reject(emoneyUnsupported());
+  /** Live tokens are on the e-money server (emoney.ts): the inbox is one indexed read there. */
+  emoneyInbox(walletId: string, query: EmoneyInboxQuery): Promise<EmoneyToken[]> {
+    this.assertOpen();
+    return this.servers[emoneyServer]!.emoneyInbox(walletId, query);
   }
 
-  emoneyOutstanding(): Promise<Map<string, { value: number; count: number }>> {
-    return Promise.reject(emoneyUnsupported());
+  /** Summed over every server: the audit's float check then covers a token left unspent anywhere (only server 0 should hold any). */
+  async emoneyOutstanding(): Promise<Map<string, { value: number; count: number }>> {
+    this.assertOpen();
+    const out = new Map<string, { value: number; count: number }>();
+    for (const m of await Promise.all(this.servers.map((s) => s.emoneyOutstanding()))) {
+      for (const [id, o] of m) {
+        const sum = out.get(id) ?? { value: 0, count: 0 };
+        out.set(id, { value: sum.value + o.value, count: sum.count + o.count });
+      }
+    }
+    return out;
   }
 
   statement(accountId: string, query: StatementQuery): Promise<StatementLine[]> {
     this.assertOpen();
     const p = this.placement;
-    if (p.isEverywhere(accountId)) return mergedStatement(this.servers, accountId, query, p.isHot(accountId));
+    const floatOf = (currency: string) => floatFor(this.ctx, currency);
+    if (p.isEverywhere(accountId)) return mergedStatement(this.servers, accountId, query, p.isHot(accountId) ? floatOf : null);
     const s = p.homeOf(accountId);
-    return s === null ? Promise.resolve([]) : singleFileStatement(this.servers[s]!, s, accountId, query);
+    if (s === null) return Promise.resolve([]);
+    const former = this.directory.formerServers(accountId);
+    // A moved account: its new file and the former ones it left, merged (move.ts).
+    return former.length > 0 ? mergedStatement(this.servers, accountId, query, floatOf, [s, ...former]) : singleFileStatement(this.servers[s]!, s, accountId, query, floatOf);
   }
 
   async getJournalEntry(key: JournalKey): Promise<JournalEntry | null> {

@@ -2,15 +2,17 @@
  * The LedgerTx of the sharded store: the engine's reads and writes inside one
  * unit of work, routed to the servers that hold the data (plan.ts says how).
  * Registry data — devices and wallets — lives on server 0; a user's data
- * file on its directory server; system accounts on every server.
+ * file on its directory server; system accounts on every server; e-money
+ * tokens on the e-money server (emoney.ts), e-money requests where their
+ * decision's money moved.
  */
-import { emoneyUnsupported } from '../../emoney/errors.ts';
 import { invariant } from '../../errors.ts';
 import { journalKeyString } from '../../model.ts';
 import type { Account, AccountStatus, CustomerAttributes, Device, EmoneyRequestRecord, EmoneyTokenRecord, JournalEntry, JournalKey, Transfer, Wallet } from '../../model.ts';
 import type { CounterKey, LedgerTx, WriteSet } from '../ledger-store.ts';
 import type { ShardContext } from './context.ts';
-import { placementOf } from './context.ts';
+import { noteSystemAccount, placementOf } from './context.ts';
+import { emoneyServer } from './emoney.ts';
 import { ShardedStoreError } from './errors.ts';
 import { globalId, isPositionAccount, isSystemAccount } from './ids.ts';
 import { copyOf, logicalAccount, mergeAccounts, positionsFor } from './logical.ts';
@@ -25,6 +27,8 @@ export class ShardedTx implements LedgerTx {
   readonly credits: Credit[] = [];
   /** Keys looked up in this unit (so an insert of one is known not to exist elsewhere). */
   private readonly lookedUp = new Set<string>();
+  /** E-money request ids looked up in this unit, likewise. */
+  private readonly requestsLookedUp = new Set<string>();
   private readonly placement;
 
   constructor(private readonly ctx: ShardContext, private readonly unit: Unit) {
@@ -61,6 +65,7 @@ export class ShardedTx implements LedgerTx {
       for (const id of everywhere) {
         const a = logicalAccount(copies.map((m) => m.get(id)), p.homeOf(id) ?? 0);
         if (a) out.set(id, a);
+        if (a) noteSystemAccount(this.ctx, a);
       }
     }
     return out;
@@ -98,7 +103,8 @@ export class ShardedTx implements LedgerTx {
       const account = this.ctx.walletAccounts.get(k.walletId);
       const home = account === undefined ? null : this.placement.homeOf(account);
       // A wallet the registry does not know has no journalled counters, but look everywhere rather than assume.
-      for (const s of home === null ? allServers(this.n) : [home]) {
+      // Server 0 too: a declined offline debt is journalled there, with its wallet's block (plan.ts); and the servers a moved account left.
+      for (const s of home === null ? allServers(this.n) : [...new Set([home, 0, ...this.ctx.directory.formerServers(account!)])]) {
         if (!byServer.has(s)) byServer.set(s, []);
         byServer.get(s)!.push(k);
       }
@@ -118,7 +124,9 @@ export class ShardedTx implements LedgerTx {
 
   async findAccounts(kind: Account['kind'], currency: string): Promise<Account[]> {
     const rows = await this.each(allServers(this.n), (tx) => tx.findAccounts(kind, currency));
-    return mergeAccounts(rows, this.placement.isEverywhere, this.placement.homeOf);
+    const found = mergeAccounts(rows, this.placement.isEverywhere, this.placement.homeOf);
+    for (const a of found) noteSystemAccount(this.ctx, a);
+    return found;
   }
 
   async maxAccountNumber(branch: number): Promise<number> {
@@ -134,9 +142,11 @@ export class ShardedTx implements LedgerTx {
   }
 
   async apply(writes: WriteSet): Promise<void> {
-    const e = writes.emoney;
-    if (e && e.requests.length + e.mints.length + e.spends.length > 0) throw emoneyUnsupported();
     invariant(this.credits.length === 0, 'a unit of work that owes cross-server credits applies no further writes');
+    await this.learnSystemAccounts(writes);
+    for (const r of writes.emoney?.requests ?? []) {
+      if (!this.requestsLookedUp.has(r.requestId)) invariant((await this.getEmoneyRequest(r.requestId)) === null, () => `e-money request ${r.requestId} inserted twice`);
+    }
     const entryServers = new Map<string, number>();
     const unknown: JournalKey[] = [];
     const need = (k: JournalKey) => {
@@ -195,6 +205,7 @@ export class ShardedTx implements LedgerTx {
       if (account.kind === 'clearing' && isSystemAccount(account.id)) for (const p of positionsFor(account, s, this.n)) await tx.insertAccount(p);
     });
     if (account.kind === 'clearing' && isSystemAccount(account.id) && !this.ctx.clearing.has(account.currency)) this.ctx.clearing.set(account.currency, account.id);
+    noteSystemAccount(this.ctx, account);
   }
 
   async setAccountStatus(id: string, status: AccountStatus): Promise<void> {
@@ -222,12 +233,23 @@ export class ShardedTx implements LedgerTx {
     return (await this.unit.tx(0)).advanceWalletRequestCounter(id, counter);
   }
 
-  /** E-money is not routed across servers yet (docs/ledger.md, e-money): refused before anything is read. */
-  getEmoneyRequest(): Promise<EmoneyRequestRecord | null> {
-    return Promise.reject(emoneyUnsupported());
+  /** A request id is on at most one server (looked for everywhere before an insert): its payer's for a paid issuance, else the e-money server. */
+  async getEmoneyRequest(requestId: string): Promise<EmoneyRequestRecord | null> {
+    this.requestsLookedUp.add(requestId);
+    const found = (await this.each(allServers(this.n), (tx) => tx.getEmoneyRequest(requestId))).filter((r) => r !== null);
+    invariant(found.length <= 1, () => `e-money request ${requestId} is on ${found.length} servers`);
+    return found[0] ?? null;
   }
 
-  getEmoneyTokens(): Promise<Map<string, EmoneyTokenRecord>> {
-    return Promise.reject(emoneyUnsupported());
+  /** Live tokens are on the e-money server (a token parked on its payer's server is not read here). */
+  async getEmoneyTokens(serials: readonly string[]): Promise<Map<string, EmoneyTokenRecord>> {
+    return (await this.unit.tx(emoneyServer)).getEmoneyTokens(serials);
+  }
+
+  /** The kind of every system account a write set moves money for (the floats' money is routed apart), read from server 0 when not known yet. */
+  private async learnSystemAccounts(writes: WriteSet): Promise<void> {
+    const unknown = [...new Set(writes.transfers.flatMap((t) => [t.from, t.to]))].filter((id) => isSystemAccount(id) && !this.ctx.systemAccounts.has(id));
+    if (unknown.length === 0) return;
+    for (const a of (await (await this.unit.tx(0)).getAccounts(unknown)).values()) noteSystemAccount(this.ctx, a);
   }
 }

@@ -15,16 +15,27 @@ import { clearingOfPosition, globalId, isPositionAccount, localBefore, splitGlob
 
 const farFuture = Number.MAX_SAFE_INTEGER;
 
-/** Global ids; a position counterparty is shown as the currency's clearing account (the engine's name for it). */
-function presentLine(l: StatementLine, server: number, userAccount: boolean): StatementLine {
-  const counterparty = userAccount && isPositionAccount(l.counterparty) ? clearingOfPosition(l.counterparty) : l.counterparty;
+/** The currency's issuer float (an e-money movement's counterparty), if there is one. */
+export type FloatOf = (currency: string) => string | undefined;
+
+/**
+ * Global ids; on a user's statement a position counterparty is shown as the
+ * account the engine named: the currency's issuer float for an e-money
+ * movement, else its clearing account.
+ */
+function presentLine(l: StatementLine, server: number, floatOf: FloatOf | null): StatementLine {
+  let counterparty = l.counterparty;
+  if (floatOf !== null && isPositionAccount(counterparty)) {
+    const float = l.kind === 'emoney-issue' || l.kind === 'emoney-deposit' ? floatOf(l.currency) : undefined;
+    counterparty = float ?? clearingOfPosition(counterparty);
+  }
   return { ...l, transferId: globalId(l.transferId, server), counterparty };
 }
 
-export async function singleFileStatement(store: LedgerStore, server: number, accountId: string, q: StatementQuery): Promise<StatementLine[]> {
+export async function singleFileStatement(store: LedgerStore, server: number, accountId: string, q: StatementQuery, floatOf: FloatOf): Promise<StatementLine[]> {
   const before = q.beforeTransferId === undefined ? undefined : localBefore(q.beforeTransferId, server);
   const lines = await store.statement(accountId, { ...q, ...(before !== undefined ? { beforeTransferId: before } : {}) });
-  return lines.map((l) => presentLine(l, server, true));
+  return lines.map((l) => presentLine(l, server, floatOf));
 }
 
 interface Cursor {
@@ -59,9 +70,15 @@ async function fileLines(store: LedgerStore, server: number, accountId: string, 
   return { lines, baseline };
 }
 
-export async function mergedStatement(servers: readonly LedgerStore[], accountId: string, q: StatementQuery, userAccount: boolean): Promise<StatementLine[]> {
+/**
+ * `floatOf` is null for a system account's statement: its position
+ * counterparties are shown as they are. `on`: the servers holding a file of
+ * the account (default every server; a moved account's home and former ones).
+ */
+export async function mergedStatement(servers: readonly LedgerStore[], accountId: string, q: StatementQuery, floatOf: FloatOf | null, on?: readonly number[]): Promise<StatementLine[]> {
   const c = await cursorOf(servers, accountId, q.beforeTransferId);
-  const files = await Promise.all(servers.map((s, i) => fileLines(s, i, accountId, q, c)));
+  const none = { lines: [] as StatementLine[], baseline: 0 };
+  const files = await Promise.all(servers.map((s, i) => (on === undefined || on.includes(i) ? fileLines(s, i, accountId, q, c) : Promise.resolve(none))));
   const heads = files.map(() => 0);
   const out: StatementLine[] = [];
   while (out.length < q.limit) {
@@ -81,7 +98,7 @@ export async function mergedStatement(servers: readonly LedgerStore[], accountId
       if (s === pick) continue;
       total += files[s]!.lines[heads[s]!]?.balanceAfter ?? files[s]!.baseline;
     }
-    out.push({ ...presentLine(line, pick, userAccount), balanceAfter: total });
+    out.push({ ...presentLine(line, pick, floatOf), balanceAfter: total });
   }
   return out;
 }

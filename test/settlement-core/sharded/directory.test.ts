@@ -40,6 +40,13 @@ describe('directory', () => {
     expect(() => validateDirectory({ ...ok, extra: 1 })).toThrow(/TS_ERR|directory/);
     expect(code(() => validateDirectory(null))).toBe('TS_ERR_DIRECTORY_INVALID');
     expect(code(() => Directory.fromConfig(ok).setOverride('100-0000001', 9))).toBe('TS_ERR_DIRECTORY_UNKNOWN_SERVER');
+    expect(() => validateDirectory({ ...ok, former: { '100-0000001': [1] } })).toThrow(/its home server 1/);
+    expect(() => validateDirectory({ ...ok, former: { '100-0000001': [0, 0] } })).toThrow(/listed twice/);
+    expect(() => validateDirectory({ ...ok, former: { '100-0000001': [5] } })).toThrow(/name server 5/);
+    expect(() => validateDirectory({ ...ok, former: { '000-0000002': [1] } })).toThrow(/branch 000/);
+    expect(() => validateDirectory({ ...ok, hot: ['100-0000001'], former: { '100-0000001': [0] } })).toThrow(/hot and has former files/);
+    expect(code(() => Directory.fromConfig(ok).moveAccount('100-0000001', 3))).toBe('TS_ERR_DIRECTORY_UNKNOWN_SERVER');
+    expect(code(() => Directory.fromConfig(ok).moveAccount('000-0000001', 1))).toBe('TS_ERR_DIRECTORY_INVALID');
   });
 
   it('persists to its file, reloads and validates it, and refuses a configuration naming other servers', () => {
@@ -50,9 +57,12 @@ describe('directory', () => {
       const d = Directory.open(path, testDirectory(3));
       d.setOverride('150-0000007', 2);
       d.markHot('500-0000001');
+      d.moveAccount('150-0000008', 0);
+      d.moveAccount('150-0000008', 2);
       d.close();
       const again = Directory.open(path);
       expect(again.serverFor('150-0000007')).toBe(2);
+      expect([again.serverFor('150-0000008'), again.formerServers('150-0000008'), again.movedAccounts]).toEqual([2, [0, 1], ['150-0000008']]);
       expect(again.isHot('500-0000001')).toBe(true);
       expect(again.toConfig().ranges).toEqual(testDirectory(3).ranges);
       again.close();
@@ -72,6 +82,7 @@ describe('directory', () => {
       ranges: fc.oneof(fc.array(range, { maxLength: 5 }), fc.constant([{ from: 1, to: 999, server: 0 }])),
       overrides: fc.dictionary(fc.oneof(fc.constantFrom('100-0000001', '000-0000001'), fc.string()), fc.integer({ min: -1, max: 4 }), { maxKeys: 3 }),
       hot: fc.array(fc.oneof(fc.constant('500-0000001'), fc.string()), { maxLength: 3 }),
+      former: fc.dictionary(fc.oneof(fc.constantFrom('100-0000001', '500-0000001'), fc.string()), fc.array(fc.integer({ min: -1, max: 4 }), { maxLength: 3 }), { maxKeys: 2 }),
     }, { requiredKeys: [] });
     fc.assert(fc.property(fc.oneof(config, fc.anything()), (input) => {
       try {

@@ -1,7 +1,8 @@
 /**
  * The sharded store on PostgreSQL: three schemas of one database as three
- * servers. The store contract, and the core settling across them with the
- * global audit. Needs TAPSETTLE_PG_URL; every schema is dropped afterwards.
+ * servers. The store contract, the e-money suite, and the core settling
+ * across them with the global audit. Needs TAPSETTLE_PG_URL; every schema
+ * is dropped afterwards.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import type { LedgerStore } from '../../../settlement-core/index.ts';
 import { openShardedStore } from '../../../settlement-core/store/sharded/index.ts';
 import type { ShardedAuditReport, ShardedLedgerStore } from '../../../settlement-core/store/sharded/index.ts';
 import { Clock, balanceOf, makeRequest, settleOk, tempDir } from '../fixtures.ts';
+import { emoneySuite } from '../emoney/emoney-suite.ts';
 import { ledgerStoreContract } from '../store-contract.ts';
 import { openShardedCore, seedShardedStation, testDirectory } from './helpers.ts';
 
@@ -63,6 +65,11 @@ describe.skipIf(!url)('sharded store on PostgreSQL schemas', () => {
         f.cleanup();
       },
     });
+  });
+
+  emoneySuite('the sharded store (3 PostgreSQL schemas)', () => {
+    const f = freshPgSharded();
+    return { open: () => f.open(), cleanup: () => Promise.resolve(f.cleanup()) };
   });
 
   it('settles between schemas and passes the global audit', async () => {
