@@ -15,6 +15,7 @@ import type { SigningKeyPair } from '../protocol/index.ts';
 import { PgLedgerStore, SettlementCore, SqliteLedgerStore } from '../settlement-core/index.ts';
 import type { LedgerStore } from '../settlement-core/index.ts';
 import { evenDirectory, openShardedStore } from '../settlement-core/store/sharded/index.ts';
+import { CardBridge } from './bridge/card-bridge.ts';
 import { SettlementBridge } from './bridge/settlement-bridge.ts';
 import { startBroker } from './broker/broker.ts';
 import type { GatewayBroker } from './broker/broker.ts';
@@ -29,6 +30,7 @@ import { EnrollmentCodes } from './http/enrollment-codes.ts';
 import { ResultHub, hubSink, resultConcernsWallet } from './http/result-hub.ts';
 import { startHttp } from './http/server.ts';
 import { CardProcessor, cardLogPath, deriveCardLogKey, registerCardRoutes } from './cards/index.ts';
+import type { IssuerClientLimits, ReversalLimits } from './cards/index.ts';
 import { loadIssuerSecrets } from '../settlement-core/cards/index.ts';
 import type { HttpServer } from './http/server.ts';
 import { GatewayMetrics } from './metrics.ts';
@@ -48,6 +50,9 @@ export interface RunningGateway {
   registry: DeviceRegistry;
   broker: GatewayBroker;
   bridge: SettlementBridge;
+  /** Claim 36: the card processing apparatus (null without `cards:` in the config) and the bridge that takes devices' card messages. */
+  cards: CardProcessor | null;
+  cardBridge: CardBridge;
   http: HttpServer;
   hub: ResultHub;
   codes: EnrollmentCodes;
@@ -64,6 +69,8 @@ export interface RunningGateway {
 export interface GatewayStartOptions {
   /** A simulated station in this process: the dashboard shows its phones and buttons (docs/dashboard.md). */
   station?: StationView;
+  /** Limits of the card processing apparatus beyond the config's defaults (tests, embedders): the issuer line and reversals. */
+  cardLimits?: { client?: Partial<IssuerClientLimits>; reversals?: Partial<ReversalLimits> };
 }
 
 export async function startGateway(config: GatewayConfig, keys: GatewayKeys, logger: Logger = pino({ level: config.log.level }), options: GatewayStartOptions = {}): Promise<RunningGateway> {
@@ -139,12 +146,23 @@ export async function startGateway(config: GatewayConfig, keys: GatewayKeys, log
         acquirerToken: loadIssuerSecrets(config.cards.secretsFile).acquirerToken,
         logPath: cardLogPath(config.data),
         fingerprintKey: deriveCardLogKey(keys.issuerMasterKey),
+        ledger: core,
         logger: logger.child({ part: 'cards' }),
+        ...(options.cardLimits?.client ? { clientLimits: options.cardLimits.client } : {}),
+        ...(options.cardLimits?.reversals ? { reversalLimits: options.cardLimits.reversals } : {}),
       });
       const processor = cards;
       opened.push({ close: () => processor.close() });
     }
     const processor = cards;
+    // Card messages from devices (claim 36 at a device); without `cards:` each is refused TS_ERR_CARD_UNAVAILABLE. The merchant is the ledger's record of the device.
+    const cardBridge = new CardBridge({
+      broker, processor, log: logger.child({ part: 'card-bridge' }),
+      device: (id) => core.store.getDevice(id),
+      deviceKey: (id) => registry.deviceKey(id) ?? unknownDeviceKey,
+    });
+    cardBridge.start();
+    opened.push({ close: () => cardBridge.stop() });
     const http = await startHttp({
       core, hub, codes, metrics,
       sink: hubSink(hub, (deviceId, json) => broker.publish(topics.result(deviceId), json, { qos: 1, retain: false })),
@@ -168,7 +186,7 @@ export async function startGateway(config: GatewayConfig, keys: GatewayKeys, log
       http: http.url,
     };
     const issuerPublicKey = keys.ticketIssuer ? { keyId: keys.ticketIssuer.keyId, publicKey: keys.ticketIssuer.publicKey } : null;
-    return { core, registry, broker, bridge, http, hub, codes, metrics, issuerPublicKey, demo, urls, paths, close: closeOpened };
+    return { core, registry, broker, bridge, cards: processor, cardBridge, http, hub, codes, metrics, issuerPublicKey, demo, urls, paths, close: closeOpened };
   } catch (err) {
     await closeOpened();
     throw err;
@@ -185,7 +203,7 @@ function openLedgerStore(config: GatewayConfig, sqlitePath: string): LedgerStore
       return new PgLedgerStore({ connectionString: s.url, schema: s.schema, ...(s.poolSizeMax !== undefined ? { poolSizeMax: s.poolSizeMax } : {}) });
     case 'sharded':
       return openShardedStore({
-        servers: s.servers.map((v) => (v.kind === 'sqlite' ? { kind: 'sqlite' as const, path: resolve(config.data, v.path) } : { kind: 'postgres' as const, connectionString: v.url, schema: v.schema })),
+        servers: s.servers.map((v) => (v.kind === 'sqlite' ? { kind: 'sqlite' as const, path: resolve(config.data, v.path), ...(v.thread === true ? { thread: true } : {}) } : { kind: 'postgres' as const, connectionString: v.url, schema: v.schema })),
         directoryPath: join(config.data, 'directory.db'),
         directory: evenDirectory(s.servers.length),
       });

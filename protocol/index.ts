@@ -8,3 +8,5 @@ export * from './documents.ts';
 export * from './crypto.ts';
 export * from './decode.ts';
 export * from './topics.ts';
+export * from './emoney-api.ts';
+export * from './card-messages.ts';

@@ -4,7 +4,7 @@ import { limits } from './limits.ts';
 
 export const topicRoot = 'tapsettle/v1/dev';
 
-export const channels = ['settle', 'result', 'outcome', 'state', 'config', 'event'] as const;
+export const channels = ['settle', 'result', 'outcome', 'state', 'config', 'event', 'card', 'card-result'] as const;
 export type Channel = (typeof channels)[number];
 
 /** Who publishes on each channel, and how (DESIGN §4). The gateway's ACL is built from this table. */
@@ -15,6 +15,9 @@ export const channelRules: Readonly<Record<Channel, { from: 'device' | 'core'; q
   state: { from: 'device', qos: 1, retained: true },
   config: { from: 'core', qos: 1, retained: true },
   event: { from: 'device', qos: 0, retained: false },
+  /** Claim 36 at a device: card authorizations and card reversals (protocol/card-messages.ts). Never retained: a body carries card data. */
+  card: { from: 'device', qos: 1, retained: false },
+  'card-result': { from: 'core', qos: 1, retained: false },
 };
 
 function checkDeviceId(deviceId: string): void {
@@ -35,6 +38,8 @@ export const topics = {
   state: (d: string) => deviceTopic(d, 'state'),
   config: (d: string) => deviceTopic(d, 'config'),
   event: (d: string) => deviceTopic(d, 'event'),
+  card: (d: string) => deviceTopic(d, 'card'),
+  'card-result': (d: string) => deviceTopic(d, 'card-result'),
   /** Every device's topics on one channel, for the core's subscriptions. */
   all: (channel: Channel) => `${topicRoot}/+/${channel}`,
 } as const;

@@ -5,11 +5,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { cardMessageSchemas } from './card-messages.ts';
 import { Admission, EmoneyToken, Ticket } from './documents.ts';
 import { messageSchemas } from './messages.ts';
 
 export function jsonSchemas(): Record<string, unknown> {
-  const all: Record<string, z.ZodType> = { ...messageSchemas, ticket: Ticket, admission: Admission, 'emoney-token': EmoneyToken };
+  const all: Record<string, z.ZodType> = { ...messageSchemas, ...cardMessageSchemas, ticket: Ticket, admission: Admission, 'emoney-token': EmoneyToken };
   return Object.fromEntries(Object.entries(all).map(([name, schema]) => [name, { $id: `https://tapsettle.dev/protocol/v1/${name}.schema.json`, ...z.toJSONSchema(schema) }]));
 }
 

@@ -4,7 +4,9 @@
  * terminal sends the settling information (claim 8, `mode: terminal`) or the
  * phone sends it through the wallet API under a requestId the terminal chose
  * (claim 9, `mode: phone`); the terminal shows the verified result. Claim 12
- * (the result reaches the phone too) is the gateway's result stream.
+ * (the result reaches the phone too) is the gateway's result stream. In
+ * `mode: card` (claim 36) it pays with the phone's payment card instead
+ * (card-payments.ts).
  *
  * Money waits in clearing (`outcomeDeadlineSec`) until the terminal reports
  * the goods handed over (outcome `dispensed`, sent when an approval is shown).
@@ -22,18 +24,21 @@ import { RuntimeError } from '../runtime/errors.ts';
 import { deviceNonce, errorCode, isTap, nextTap, releaseQuietly } from '../runtime/tap.ts';
 import type { Tap } from '../runtime/tap.ts';
 import { Basket, readCode } from './basket.ts';
+import { CardPayments } from './card-payments.ts';
+import type { CardAnswer } from '../runtime/card-messages.ts';
 import { PosError } from './errors.ts';
 import { InputQueue } from './inputs.ts';
 import type { InputItem } from './inputs.ts';
 import type { PosSettings } from './settings.ts';
 
-export type PosState = 'idle' | 'entering' | 'waiting-tap' | 'authorizing' | 'settling' | 'showing';
+export type PosState = 'idle' | 'entering' | 'waiting-tap' | 'authorizing' | 'entering-pin' | 'settling' | 'showing';
 
 export const posTable: MachineTable<PosState> = {
   idle: ['entering'],
   entering: ['idle', 'waiting-tap'],
   'waiting-tap': ['authorizing', 'idle'],
-  authorizing: ['settling', 'showing'],
+  authorizing: ['settling', 'showing', 'entering-pin'],
+  'entering-pin': ['settling', 'showing'],
   settling: ['showing'],
   showing: ['idle'],
 };
@@ -78,6 +83,8 @@ export class PosProgram implements HostProgram {
   private last: LastSale | null = null;
   private refunds = 0;
   private readonly onStray = (r: SettleResult): void => this.strayResult(r);
+  private readonly cards: CardPayments;
+  private readonly onCardAnswer = (a: CardAnswer): void => this.cards.onLateAnswer(a);
 
   constructor(ctx: HostContext<PosSettings>) {
     this.ctx = ctx;
@@ -88,13 +95,18 @@ export class PosProgram implements HostProgram {
     this.inputs = new InputQueue(ctx.parts.codeReader);
     this.basket = new Basket(this.settings);
     this.machine = new StateMachine<PosState>('pos', posTable, 'idle', ctx.log, ctx.clock);
+    this.cards = new CardPayments(ctx, this.machine, this.nfc, this.inputs, (text) => this.show(text));
   }
 
   async start(): Promise<void> {
+    // Before the first await, so before the link can connect and resend: a card request left pending is reversed and withdrawn, never sent again.
+    this.cards.recover();
     this.inputs.attach();
     await this.ctx.parts.codeReader!.start();
     this.ctx.link.on('result', this.onStray);
     this.ctx.link.on('unmatched-result', this.onStray);
+    this.ctx.link.on('card-answer', this.onCardAnswer);
+    this.ctx.link.on('unmatched-card-answer', this.onCardAnswer);
     this.show(displayTexts.idle);
     this.loop = this.run();
   }
@@ -104,6 +116,8 @@ export class PosProgram implements HostProgram {
     this.inputs.detach();
     this.ctx.link.off('result', this.onStray);
     this.ctx.link.off('unmatched-result', this.onStray);
+    this.ctx.link.off('card-answer', this.onCardAnswer);
+    this.ctx.link.off('unmatched-card-answer', this.onCardAnswer);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.loop, new Promise<void>((r) => (timer = setTimeout(r, stopWaitMs)))]);
     clearTimeout(timer);
@@ -125,7 +139,7 @@ export class PosProgram implements HostProgram {
   report(): Record<string, unknown> {
     return {
       mode: this.settings.mode, basketLines: this.basket.lines.length, basketMinor: this.basket.totalMinor,
-      lastSale: this.last, lateApprovalsRefunded: this.refunds, inputsDropped: this.inputs.dropped, display: this.ctx.parts.display.text,
+      lastSale: this.last, lateApprovalsRefunded: this.refunds, cardReversals: this.cards.reversals, inputsDropped: this.inputs.dropped, display: this.ctx.parts.display.text,
     };
   }
 
@@ -156,7 +170,7 @@ export class PosProgram implements HostProgram {
   /** Back to idle from wherever the failure left the machine, along allowed moves only. */
   private forceIdle(): void {
     const m = this.machine;
-    if (m.state === 'authorizing') m.to('showing', 'failure');
+    if (m.state === 'authorizing' || m.state === 'entering-pin') m.to('showing', 'failure');
     if (m.state === 'settling') m.to('showing', 'failure');
     if (m.state !== 'idle') m.to('idle', 'failure');
     this.show(displayTexts.idle);
@@ -250,7 +264,7 @@ export class PosProgram implements HostProgram {
     this.show('HOLD PHONE STILL');
     const requestId = uuidv7();
     this.current = requestId;
-    const end = await this.settle(tap, purchase, requestId);
+    const end = this.settings.mode === 'card' ? await this.cards.pay(tap, purchase, requestId) : await this.settle(tap, purchase, requestId);
     this.current = null;
     this.basket.clear();
     this.last = { requestId, purchase, status: end.status, detail: end.detail };

@@ -5,10 +5,12 @@
  * Every number is bounded; every default is named here.
  */
 import { z } from 'zod';
+import { appletDataLimits } from '../../protocol/applet.ts';
+import { MerchantCategory } from '../../protocol/card-data.ts';
 import { Currency, limits } from '../../protocol/index.ts';
 
 export const posDefaults = {
-  /** Claim 8: the terminal sends the settling information. `phone`: claim 9. */
+  /** Claim 8: the terminal sends the settling information. `phone`: claim 9. `card`: claim 36, the phone's payment card through the card processing apparatus. */
   mode: 'terminal',
   currency: 'EUR',
   /** Numeric-keypad friendly: `*1250⏎` keys in 12.50, `+⏎` pays, `-⏎` clears. */
@@ -33,6 +35,18 @@ export const posDefaults = {
   outcomeDeadlineSec: 120,
   /** How long a result stays on the display before the terminal takes the next sale. */
   resultShowMs: 4_000,
+  card: {
+    /** Which of the phone's cards GET CARD reads (its first). */
+    index: 0,
+    /** ISO 18245 category of what this terminal sells: 5999, miscellaneous retail. */
+    mcc: '5999',
+    /** From publishing the card request to a verified answer: above the gateway's issuer deadline (5 s, then 91) with room for the capture and a resend. */
+    timeoutMs: 12_000,
+    /** Above this amount the customer keys in the card's PIN; null: never asked (a card that wants one declines 55). */
+    pinAboveMinor: null,
+    /** How long the terminal waits for the PIN. */
+    pinTimeoutMs: 30_000,
+  },
 } as const;
 
 const Ms = (min: number, max: number, d: number) => z.number().int().min(min).max(max).default(d);
@@ -40,7 +54,7 @@ const Code = z.string().min(1).max(8).regex(/^[^\s]+$/, 'no spaces');
 const Article = z.string().min(1).max(limits.articleIdLengthMax);
 
 export const PosSection = z.strictObject({
-  mode: z.enum(['terminal', 'phone']).default(posDefaults.mode),
+  mode: z.enum(['terminal', 'phone', 'card']).default(posDefaults.mode),
   currency: Currency.default(posDefaults.currency),
   codes: z.strictObject({
     amountPrefix: Code.default(posDefaults.codes.amountPrefix),
@@ -57,5 +71,12 @@ export const PosSection = z.strictObject({
   settleTimeoutMs: Ms(100, 120_000, posDefaults.settleTimeoutMs),
   outcomeDeadlineSec: z.number().int().min(1).max(limits.outcomeDeadlineSecMax).default(posDefaults.outcomeDeadlineSec),
   resultShowMs: Ms(10, 60_000, posDefaults.resultShowMs),
+  card: z.strictObject({
+    index: z.number().int().min(0).max(appletDataLimits.cardsHeldMax - 1).default(posDefaults.card.index),
+    mcc: MerchantCategory.default(posDefaults.card.mcc),
+    timeoutMs: Ms(1_000, 120_000, posDefaults.card.timeoutMs),
+    pinAboveMinor: z.number().int().min(0).max(limits.amountMinorMax).nullable().default(posDefaults.card.pinAboveMinor),
+    pinTimeoutMs: Ms(1_000, 600_000, posDefaults.card.pinTimeoutMs),
+  }).default(posDefaults.card),
 });
 export type PosSettings = z.output<typeof PosSection>;

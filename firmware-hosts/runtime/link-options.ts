@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { DeviceConfig, DeviceKind, OutcomeAck, SettleResult } from '../../protocol/index.ts';
 import type { AnswerRejection } from './answers.ts';
+import type { CardAnswer } from './card-messages.ts';
 import type { BackoffLimits, RandomSource } from './backoff.ts';
 import type { OutboxLimits } from './outbox.ts';
 
@@ -64,6 +65,10 @@ export type LinkEvents = {
    */
   'unmatched-result': [SettleResult];
   'outcome-ack': [OutcomeAck];
+  /** Claim 36: a verified card-result, card-reversal-ack or card-error that cleared its outbox entry. */
+  'card-answer': [CardAnswer];
+  /** A verified card answer for no pending entry: a second delivery, or one for a request the device withdrew (reversed) or lost in a restart. */
+  'unmatched-card-answer': [CardAnswer];
   /** The broker acknowledged (PUBACK) this entry's publish. */
   published: [{ id: string; body: string }];
   connected: [];

@@ -26,6 +26,10 @@ import { linkDefaults } from './link-options.ts';
 import type { DeviceLinkOptions, LinkEvents, LinkLimits, LinkStats } from './link-options.ts';
 import { buildEvent, buildOutcome, buildSettle, buildState } from './bodies.ts';
 import type { EventKind, OutcomeDraft, Presentation, SettleDraft } from './bodies.ts';
+import { buildCardAuthorization, buildCardReversal, readCardAnswer } from './card-messages.ts';
+import type { CardAnswer, CardDraft, CardReversalDraft } from './card-messages.ts';
+import type { OutboxKind } from './outbox.ts';
+import { outboxSeal } from './outbox-seal.ts';
 import { Waiters, withinMs } from './waiters.ts';
 
 /** Transitions within this window are published as one retained state. */
@@ -79,7 +83,7 @@ export class DeviceLink extends EventEmitter<LinkEvents> {
     if (this.key.length < 16) throw new RuntimeError('TS_ERR_RUNTIME_BAD_OPTION', 'secret must be the device key in base64url (at least 16 bytes)');
     this.log = options.logger ?? pino({ level: 'silent' });
     this.backoff = new Backoff(options.backoff, options.random);
-    this.outbox = Outbox.open({ path: join(options.dataDir, 'outbox.log'), ...(options.outbox ? { limits: options.outbox } : {}) });
+    this.outbox = Outbox.open({ path: join(options.dataDir, 'outbox.log'), seal: outboxSeal(this.key), ...(options.outbox ? { limits: options.outbox } : {}) });
     this.configs = new ConfigStore(join(options.dataDir, 'config.json'), this.outbox);
   }
 
@@ -107,6 +111,31 @@ export class DeviceLink extends EventEmitter<LinkEvents> {
     const built = buildOutcome(this.deviceId, draft);
     const entry = this.append(built.requestId, 'outcome', built.body);
     return this.waiters.wait<OutcomeAck>(entry.id, timeoutMs);
+  }
+
+  /**
+   * Claim 36 at a device: writes the card authorization to the outbox (sealed
+   * on disk), publishes it on the `card` channel and waits for its verified
+   * card-result or card-error. Its entry stays pending until the host has
+   * concluded the sale and calls withdraw(): one still pending after a
+   * restart was never concluded. A timeout leaves it pending too: the host
+   * waits again, or reverses (cardReversal) and withdraws it.
+   */
+  card(draft: CardDraft, timeoutMs: number = this.limits.answerTimeoutMs): Promise<CardAnswer> {
+    const entry = this.append(draft.requestId, 'card', (seq) => buildCardAuthorization(this.deviceId, draft, seq));
+    return this.waiters.wait<CardAnswer>(entry.id, timeoutMs);
+  }
+
+  /** Writes a card reversal to the outbox and publishes it; resolves with its verified ack (or a card-error). Its id is returned at once. */
+  cardReversal(draft: CardReversalDraft, timeoutMs: number = this.limits.answerTimeoutMs): { requestId: string; answer: Promise<CardAnswer> } {
+    const built = buildCardReversal(this.deviceId, draft);
+    const entry = this.append(built.requestId, 'card-reversal', built.body);
+    return { requestId: entry.id, answer: this.waiters.wait<CardAnswer>(entry.id, timeoutMs) };
+  }
+
+  /** Takes a pending entry out of the outbox without an answer (a card request the device has reversed): it is never resent. */
+  withdraw(requestId: string): boolean {
+    return this.outbox.remove(requestId);
   }
 
   /** Waits for the answer to an entry already pending (one restored from the outbox after a restart). */
@@ -150,9 +179,10 @@ export class DeviceLink extends EventEmitter<LinkEvents> {
     client.publish(topics.event(this.deviceId), body, { qos: 0 }, () => undefined);
   }
 
-  private append(id: string, kind: 'settle' | 'outcome', build: (seq: number) => string) {
+  private append(id: string, kind: OutboxKind, build: (seq: number) => string) {
     if (this.closed) throw new RuntimeError('TS_ERR_RUNTIME_CLOSED', 'link used after close()');
-    const entry = this.outbox.append(id, kind, kind === 'settle' ? topics.settle(this.deviceId) : topics.outcome(this.deviceId), build);
+    const topic = kind === 'settle' ? topics.settle(this.deviceId) : kind === 'outcome' ? topics.outcome(this.deviceId) : topics.card(this.deviceId);
+    const entry = this.outbox.append(id, kind, topic, build);
     this.pump();
     if (this.outbox.isFull) this.publishState();
     return entry;
@@ -210,7 +240,7 @@ export class DeviceLink extends EventEmitter<LinkEvents> {
         this.wakeLoop = () => reject(new Error('link closed while connecting'));
       });
       this.wakeLoop = null;
-      await client.subscribeAsync([topics.result(this.deviceId), topics.config(this.deviceId)], { qos: 1 });
+      await client.subscribeAsync([topics.result(this.deviceId), topics.config(this.deviceId), topics['card-result'](this.deviceId)], { qos: 1 });
       if (this.closed || !client.connected) throw new Error('closed while subscribing');
     } catch (err) {
       this.wakeLoop = null;
@@ -272,6 +302,10 @@ export class DeviceLink extends EventEmitter<LinkEvents> {
       }
       return;
     }
+    if (topic === topics['card-result'](this.deviceId)) {
+      this.onCardAnswer(payload);
+      return;
+    }
     const answer = readAnswer(payload, this.deviceId, this.key);
     if (!answer.ok) {
       this.stats.rejected[answer.why] += 1;
@@ -308,6 +342,35 @@ export class DeviceLink extends EventEmitter<LinkEvents> {
     }
     this.stats.duplicates += 1;
     this.emit('unmatched-result', result);
+  }
+
+  /**
+   * A verified card answer for a pending entry wakes its waiter (a card-error
+   * names either kind); a reversal's entry is cleared here, a card request's
+   * by the host once it has concluded the sale. Anything else is reported unmatched.
+   */
+  private onCardAnswer(payload: Buffer): void {
+    const read = readCardAnswer(payload, this.deviceId, this.key);
+    if (!read.ok) {
+      this.stats.rejected[read.why] += 1;
+      this.log.warn({ why: read.why, detail: read.detail }, 'card answer dropped, not acted on');
+      return;
+    }
+    const { ok: _ok, ...answer } = read;
+    const id = answer.value.requestId;
+    const entry = id === undefined ? undefined : this.outbox.get(id);
+    const expected = answer.kind === 'card-result' ? 'card' : answer.kind === 'card-reversal-ack' ? 'card-reversal' : entry?.kind;
+    if (id === undefined || entry === undefined || entry.kind !== expected || (expected !== 'card' && expected !== 'card-reversal')) {
+      this.stats.duplicates += 1;
+      this.emit('unmatched-card-answer', answer);
+      return;
+    }
+    if (entry.kind === 'card-reversal') this.outbox.remove(id);
+    this.stats.answered += 1;
+    this.log.info({ requestId: id, kind: answer.kind }, 'card answer verified');
+    this.emit('card-answer', answer);
+    this.waiters.settle(id, answer);
+    if (this.fullReported && !this.outbox.isFull) this.publishState();
   }
 
   /** Retained online state with health; on connect and whenever the outbox fills or drains. */

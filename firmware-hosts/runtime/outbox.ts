@@ -21,6 +21,8 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import { limits as protocolLimits } from '../../protocol/index.ts';
 import { RuntimeError, checkIntegerOption } from './errors.ts';
+import { sealedBytesMax } from './outbox-seal.ts';
+import type { OutboxSeal } from './outbox-seal.ts';
 
 export const outboxDefaults = {
   /** A busy gate sells ~1 tap/s; 1,000 pending entries is a quarter hour offline before it stops selling. */
@@ -32,8 +34,10 @@ export const outboxDefaults = {
 } as const;
 export type OutboxLimits = { -readonly [K in keyof typeof outboxDefaults]: number };
 
-export const outboxKinds = ['settle', 'outcome'] as const;
+export const outboxKinds = ['settle', 'outcome', 'card', 'card-reversal'] as const;
 export type OutboxKind = (typeof outboxKinds)[number];
+/** Kinds whose body carries card data (claim 36): written to the file sealed (outbox-seal.ts), never plain. */
+export const sealedKinds: ReadonlySet<OutboxKind> = new Set(['card']);
 
 export interface OutboxEntry {
   /** The message's requestId: the key the answer names. */
@@ -47,7 +51,7 @@ export interface OutboxEntry {
 
 const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Line = z.discriminatedUnion('k', [
-  z.strictObject({ k: z.literal('put'), id: z.string().min(1).max(64), kind: z.enum(outboxKinds), topic: z.string().min(1).max(256), body: z.string().max(protocolLimits.messageBytesMax), seq: Seq }),
+  z.strictObject({ k: z.literal('put'), id: z.string().min(1).max(64), kind: z.enum(outboxKinds), topic: z.string().min(1).max(256), body: z.string().max(sealedBytesMax(protocolLimits.messageBytesMax)), seq: Seq }),
   z.strictObject({ k: z.literal('done'), id: z.string().min(1).max(64) }),
   z.strictObject({ k: z.literal('seq'), seq: Seq }),
   z.strictObject({ k: z.literal('config'), version: Seq }),
@@ -75,13 +79,18 @@ function decodeLine(text: string): Line | null {
 export interface OutboxOpenOptions {
   path: string;
   limits?: Partial<OutboxLimits>;
+  /** Seals the bodies of `sealedKinds` on disk; without it such entries are refused. */
+  seal?: OutboxSeal;
 }
 
 export class Outbox {
   readonly limits: Readonly<OutboxLimits>;
   /** Lines skipped at open because their checksum or shape was wrong (torn writes, garbage). */
   readonly rejectedLines: number;
+  /** Sealed entries found pending at open that could not be opened (another device key): their ids, for the host to undo (card reversals). */
+  readonly unreadableSealed: readonly string[];
   private readonly path: string;
+  private readonly seal: OutboxSeal | null;
   private readonly entries = new Map<string, OutboxEntry>();
   private pendingBytes = 0;
   private seqLast = -1;
@@ -101,19 +110,27 @@ export class Outbox {
       deadLinesCompactMin: checkIntegerOption('limits.deadLinesCompactMin', l.deadLinesCompactMin, 1, 1_000_000),
     };
     this.path = options.path;
+    this.seal = options.seal ?? null;
     mkdirSync(dirname(this.path), { recursive: true });
     const text = existsSync(this.path) ? readFileSync(this.path, 'utf8') : '';
     const pieces = text.split('\n');
     // The last piece is whatever followed the last newline: empty, or a torn write.
     const tail = pieces.pop() ?? '';
     let rejected = tail.length > 0 ? 1 : 0;
+    const unreadable = new Set<string>();
     for (const piece of pieces) {
       if (piece.length === 0) continue;
       const line = decodeLine(piece);
-      if (line === null) rejected += 1;
-      else this.apply(line);
+      const plain = line === null ? null : this.opened(line);
+      if (line?.k === 'done') unreadable.delete(line.id);
+      if (plain !== null) this.apply(plain);
+      else {
+        rejected += 1;
+        if (line?.k === 'put' && !this.entries.has(line.id)) unreadable.add(line.id);
+      }
     }
     this.rejectedLines = rejected;
+    this.unreadableSealed = [...unreadable];
     this.fd = null;
     // Rewrite a damaged file at once, so the next append never lands behind a torn line.
     if (rejected > 0 || this.deadLines >= this.limits.deadLinesCompactMin) this.compact();
@@ -151,10 +168,24 @@ export class Outbox {
     }
   }
 
+  /** A line as it goes to disk: the body of a sealed kind sealed. */
+  private stored(line: Line): Line {
+    if (line.k !== 'put' || !sealedKinds.has(line.kind)) return line;
+    if (this.seal === null) throw new RuntimeError('TS_ERR_RUNTIME_BAD_OPTION', `${line.kind} entries carry card data: the outbox needs a seal key`);
+    return { ...line, body: this.seal.seal(line.id, line.body) };
+  }
+
+  /** A line as read from disk, a sealed body opened; null when it cannot be. */
+  private opened(line: Line): Line | null {
+    if (line.k !== 'put' || !sealedKinds.has(line.kind)) return line;
+    const body = this.seal?.open(line.id, line.body) ?? null;
+    return body === null ? null : { ...line, body };
+  }
+
   private write(line: Line, sync = true): void {
     if (this.fd === null) throw new RuntimeError('TS_ERR_RUNTIME_CLOSED', 'outbox used after close()');
     // The leading newline ends whatever a failed earlier write (ENOSPC, a power cut) left unterminated, so it can never swallow this line.
-    writeSync(this.fd, `\n${encodeLine(line)}`);
+    writeSync(this.fd, `\n${encodeLine(this.stored(line))}`);
     if (sync) fsyncSync(this.fd);
     this.apply(line);
     if (this.deadLines >= this.limits.deadLinesCompactMin && this.deadLines > this.entries.size) this.compact();
@@ -165,7 +196,7 @@ export class Outbox {
     const lines: Line[] = [];
     if (this.seqLast >= 0) lines.push({ k: 'seq', seq: this.seqLast });
     if (this.configVersionApplied > 0) lines.push({ k: 'config', version: this.configVersionApplied });
-    for (const e of this.entries.values()) lines.push({ k: 'put', ...e });
+    for (const e of this.entries.values()) lines.push(this.stored({ k: 'put', ...e }));
     const tmp = `${this.path}.tmp`;
     const fd = openSync(tmp, 'w');
     try {
@@ -222,6 +253,7 @@ export class Outbox {
    */
   append(id: string, kind: OutboxKind, topic: string, build: (seq: number) => string): OutboxEntry {
     if (this.entries.has(id)) throw new RuntimeError('TS_ERR_OUTBOX_DUPLICATE', `requestId ${id} is already pending`);
+    if (sealedKinds.has(kind) && this.seal === null) throw new RuntimeError('TS_ERR_RUNTIME_BAD_OPTION', `${kind} entries carry card data: the outbox needs a seal key`);
     if (this.isFull) {
       throw new RuntimeError('TS_ERR_OUTBOX_FULL', `outbox full: ${this.entries.size}/${this.limits.entriesMax} entries, ${this.pendingBytes}/${this.limits.bytesMax} bytes`);
     }

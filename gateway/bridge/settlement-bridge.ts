@@ -9,7 +9,7 @@
  * durable; the core answers redeliveries from the journal, so a device that
  * heard nothing simply publishes the same request again.
  *
- * It also watches every device's `seq` (settle, outcome, state, event) in
+ * It also watches every device's `seq` (settle, outcome, state, event, card) in
  * arrival order, for gaps, duplicates and resends (sequence-tracker.ts).
  */
 import { topics } from '../../protocol/index.ts';
@@ -18,8 +18,8 @@ import type { SettlementCore } from '../../settlement-core/index.ts';
 import { SequenceTracker, sequenceFields } from './sequence-tracker.ts';
 import type { SequenceLimits } from './sequence-tracker.ts';
 
-/** The channels on which devices send seq-numbered bodies. */
-const sequencedChannels = ['settle', 'outcome', 'state', 'event'] as const;
+/** The channels on which devices send seq-numbered bodies (card bodies are answered by the card bridge; their seqs are watched here). */
+const sequencedChannels = ['settle', 'outcome', 'state', 'event', 'card'] as const;
 type SequencedChannel = (typeof sequencedChannels)[number];
 
 /** What the bridge needs of the broker. */
@@ -83,6 +83,7 @@ export class SettlementBridge {
       outcome: (deviceId, payload) => void this.onOutcome(deviceId, payload),
       state: ignore,
       event: ignore,
+      card: ignore,
     };
     for (const channel of sequencedChannels) this.unsubscribe.push(broker.onMessage(channel, tracked(handlers[channel])));
   }

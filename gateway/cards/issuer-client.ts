@@ -1,8 +1,8 @@
 /**
  * The card processing apparatus's line to the card authentication apparatus
- * (claim 36): POST /v1/authorizations on the issuer host, with a deadline
- * and a bounded number of requests in flight. It never throws for the
- * issuer's sake; it says what happened:
+ * (claim 36): POST /v1/authorizations and POST /v1/reversals on the issuer
+ * host, with a deadline and a bounded number of requests in flight (one pool
+ * for both). It never throws for the issuer's sake; it says what happened:
  *
  *   answer       the issuer decided (any code), and its answer is well formed
  *                and about the request sent
@@ -11,9 +11,12 @@
  *   garbled      an answer that is not a valid AuthorizationResponse to this
  *                request, or a status the issuer should never give → 96
  *   busy         every slot and the whole waiting line are taken → try again
+ *
+ * A reversal can also be refused `amount-mismatch`: the amount is not the
+ * authorization's (nothing was reversed).
  */
-import { AuthorizationResponse } from '../../settlement-core/cards/index.ts';
-import type { AuthorizationRequest } from '../../settlement-core/cards/index.ts';
+import { AuthorizationResponse, ReversalResponse } from '../../settlement-core/cards/index.ts';
+import type { AuthorizationRequest, ReversalRequest } from '../../settlement-core/cards/index.ts';
 
 export interface IssuerClientLimits {
   /** The whole call, waiting for a slot included: a phone at a till waits about this long, then hears 91 and may resend the same id. */
@@ -33,12 +36,16 @@ export const defaultIssuerClientLimits: IssuerClientLimits = {
   responseBytesMax: 4096,
 };
 
-export type IssuerAnswer =
-  | { kind: 'answer'; response: AuthorizationResponse }
+/** What happened on the line, whatever was asked. */
+type LineOutcome =
   | { kind: 'mismatch' }
   | { kind: 'unavailable'; why: string }
   | { kind: 'garbled'; why: string }
   | { kind: 'busy' };
+
+export type IssuerAnswer = { kind: 'answer'; response: AuthorizationResponse } | LineOutcome;
+
+export type ReversalAnswer = { kind: 'answer'; response: ReversalResponse } | { kind: 'amount-mismatch' } | LineOutcome;
 
 export interface IssuerClientOptions {
   /** Base URL of the issuer host, e.g. http://127.0.0.1:7400 */
@@ -52,7 +59,7 @@ export class IssuerClientError extends Error {
   readonly code = 'TS_ERR_CARD_OPTION';
 }
 
-function checkOptions(o: IssuerClientOptions, l: IssuerClientLimits): URL {
+function checkOptions(o: IssuerClientOptions, l: IssuerClientLimits): { authorizations: URL; reversals: URL } {
   for (const [name, value] of Object.entries(l)) if (!Number.isSafeInteger(value) || value < 1) throw new IssuerClientError(`issuer client limit ${name} must be an integer ≥ 1, got ${String(value)}`);
   let url: URL;
   try {
@@ -62,7 +69,7 @@ function checkOptions(o: IssuerClientOptions, l: IssuerClientLimits): URL {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new IssuerClientError('issuer url: expected an http(s) URL');
   if (typeof o.acquirerToken !== 'string' || o.acquirerToken.length === 0) throw new IssuerClientError('acquirerToken: required');
-  return url;
+  return { authorizations: url, reversals: new URL('/v1/reversals', o.url) };
 }
 
 /** Reads at most `max` bytes of a body; null when it is longer. */
@@ -85,14 +92,14 @@ async function readCapped(body: ReadableStream<Uint8Array> | null, max: number):
 
 export class IssuerClient {
   readonly limits: IssuerClientLimits;
-  private readonly endpoint: URL;
+  private readonly endpoints: { authorizations: URL; reversals: URL };
   private readonly authorization: string;
   private inFlight = 0;
   private readonly waiting: (() => void)[] = [];
 
   constructor(options: IssuerClientOptions) {
     this.limits = { ...defaultIssuerClientLimits, ...options.limits };
-    this.endpoint = checkOptions(options, this.limits);
+    this.endpoints = checkOptions(options, this.limits);
     this.authorization = `Bearer ${options.acquirerToken}`;
   }
 
@@ -100,7 +107,17 @@ export class IssuerClient {
     return { inFlight: this.inFlight, waiting: this.waiting.length };
   }
 
-  async authorize(req: AuthorizationRequest): Promise<IssuerAnswer> {
+  authorize(req: AuthorizationRequest): Promise<IssuerAnswer> {
+    return this.bounded((timeoutMs) => this.send<IssuerAnswer>(this.endpoints.authorizations, req, timeoutMs, (bytes) => checkAnswer(bytes, req)));
+  }
+
+  /** ISO 8583 0400: undo an authorization; an approved one gives its open-to-buy back, once. Same deadline and pool as authorize(). */
+  reverse(req: ReversalRequest): Promise<ReversalAnswer> {
+    return this.bounded((timeoutMs) => this.send<ReversalAnswer>(this.endpoints.reversals, req, timeoutMs, (bytes) => checkReversal(bytes, req), (code) => (code === 'TS_ERR_CARD_REVERSAL_MISMATCH' ? { kind: 'amount-mismatch' } : null)));
+  }
+
+  /** Runs `call` holding a slot, within the whole call's deadline (waiting for the slot included). */
+  private async bounded<A>(call: (timeoutMs: number) => Promise<A | LineOutcome>): Promise<A | LineOutcome> {
     const deadline = performance.now() + this.limits.timeoutMs;
     if (this.inFlight >= this.limits.concurrentMax) {
       if (this.waiting.length >= this.limits.waitingMax) return { kind: 'busy' };
@@ -109,7 +126,7 @@ export class IssuerClient {
       this.inFlight += 1;
     }
     try {
-      return await this.send(req, Math.max(1, Math.ceil(deadline - performance.now())));
+      return await call(Math.max(1, Math.ceil(deadline - performance.now())));
     } finally {
       this.release();
     }
@@ -138,11 +155,12 @@ export class IssuerClient {
     else this.inFlight -= 1;
   }
 
-  private async send(req: AuthorizationRequest, timeoutMs: number): Promise<IssuerAnswer> {
+  /** One POST; `check` reads a 200 answer, `on409` an issuer refusal other than a duplicate id. */
+  private async send<A>(endpoint: URL, req: object, timeoutMs: number, check: (bytes: Buffer) => A | LineOutcome, on409: (code: string | null) => A | null = () => null): Promise<A | LineOutcome> {
     let res: Response;
     let bytes: Buffer | null;
     try {
-      res = await fetch(this.endpoint, {
+      res = await fetch(endpoint, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: this.authorization },
         body: JSON.stringify(req),
@@ -158,8 +176,10 @@ export class IssuerClient {
     if (bytes === null) return { kind: 'garbled', why: `answer larger than ${this.limits.responseBytesMax} bytes` };
     if (res.status === 503) return { kind: 'unavailable', why: 'the issuer host is closing or its database is down (503)' };
     if (res.status === 409 && errorCodeOf(bytes) === 'TS_ERR_CARD_DUPLICATE_MISMATCH') return { kind: 'mismatch' };
+    const refused = res.status === 409 ? on409(errorCodeOf(bytes)) : null;
+    if (refused !== null) return refused;
     if (res.status !== 200) return { kind: 'garbled', why: `the issuer answered HTTP ${res.status}${errorCodeOf(bytes) ? ` ${errorCodeOf(bytes)}` : ''}` };
-    return checkAnswer(bytes, req);
+    return check(bytes);
   }
 }
 
@@ -173,19 +193,36 @@ function errorCodeOf(bytes: Buffer): string | null {
   }
 }
 
+function parseJson(bytes: Buffer): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(bytes.toString('utf8')) };
+  } catch {
+    return { ok: false };
+  }
+}
+
 /** An answer must be a valid AuthorizationResponse about exactly the request sent. */
 function checkAnswer(bytes: Buffer, req: AuthorizationRequest): IssuerAnswer {
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    return { kind: 'garbled', why: 'the issuer answer is not JSON' };
-  }
-  const parsed = AuthorizationResponse.safeParse(value);
+  const json = parseJson(bytes);
+  if (!json.ok) return { kind: 'garbled', why: 'the issuer answer is not JSON' };
+  const parsed = AuthorizationResponse.safeParse(json.value);
   if (!parsed.success) return { kind: 'garbled', why: `the issuer answer is not an AuthorizationResponse (${parsed.error.issues[0]?.path.join('.') || 'body'})` };
   const r = parsed.data;
   if (r.authorizationId !== req.authorizationId || r.amount.minor !== req.amount.minor || r.amount.currency !== req.amount.currency || r.last4 !== req.card.pan.slice(-4)) {
     return { kind: 'garbled', why: 'the issuer answer is about another request' };
+  }
+  return { kind: 'answer', response: r };
+}
+
+/** A reversal answer must be a valid ReversalResponse about exactly the reversal sent. */
+function checkReversal(bytes: Buffer, req: ReversalRequest): ReversalAnswer {
+  const json = parseJson(bytes);
+  if (!json.ok) return { kind: 'garbled', why: 'the issuer answer is not JSON' };
+  const parsed = ReversalResponse.safeParse(json.value);
+  if (!parsed.success) return { kind: 'garbled', why: `the issuer answer is not a ReversalResponse (${parsed.error.issues[0]?.path.join('.') || 'body'})` };
+  const r = parsed.data;
+  if (r.authorizationId !== req.authorizationId || r.amount.minor !== req.amount.minor || r.amount.currency !== req.amount.currency) {
+    return { kind: 'garbled', why: 'the issuer answer is about another reversal' };
   }
   return { kind: 'answer', response: r };
 }

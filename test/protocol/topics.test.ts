@@ -5,7 +5,7 @@ import { channelRules, channels, deviceTopic, limits, parseDeviceTopic, topicRoo
 describe('topic builders', () => {
   it('build tapsettle/v1/dev/{d}/{channel} for every channel', () => {
     expect(topicRoot).toBe('tapsettle/v1/dev');
-    expect([...channels]).toEqual(['settle', 'result', 'outcome', 'state', 'config', 'event']);
+    expect([...channels]).toEqual(['settle', 'result', 'outcome', 'state', 'config', 'event', 'card', 'card-result']);
     for (const channel of channels) {
       expect(deviceTopic('vm-0042', channel)).toBe(`tapsettle/v1/dev/vm-0042/${channel}`);
       expect(topics[channel]('vm-0042')).toBe(`tapsettle/v1/dev/vm-0042/${channel}`);
@@ -29,6 +29,8 @@ describe('topic builders', () => {
       state: { from: 'device', qos: 1, retained: true },
       config: { from: 'core', qos: 1, retained: true },
       event: { from: 'device', qos: 0, retained: false },
+      card: { from: 'device', qos: 1, retained: false },
+      'card-result': { from: 'core', qos: 1, retained: false },
     });
   });
 });

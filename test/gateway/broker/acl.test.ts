@@ -22,8 +22,8 @@ describe('ACL: publish', () => {
     });
   }
 
-  it('only the devices channels allow publishing: settle, outcome, state, event', () => {
-    expect(channels.filter((c) => publish(topics[c](me)).allowed)).toEqual(['settle', 'outcome', 'state', 'event']);
+  it('only the devices channels allow publishing: settle, outcome, state, event, card', () => {
+    expect(channels.filter((c) => publish(topics[c](me)).allowed)).toEqual(['settle', 'outcome', 'state', 'event', 'card']);
   });
 
   it('refuses wildcards, $SYS, other roots, versions and shapes', () => {
@@ -74,8 +74,8 @@ describe('ACL: subscribe', () => {
     });
   }
 
-  it('only result and config may be subscribed to, and no filter with a wildcard or $', () => {
-    expect(channels.filter((c) => deviceSubscribeDecision(me, topics[c](me)).allowed)).toEqual(['result', 'config']);
+  it('only result, config and card-result may be subscribed to, and no filter with a wildcard or $', () => {
+    expect(channels.filter((c) => deviceSubscribeDecision(me, topics[c](me)).allowed)).toEqual(['result', 'config', 'card-result']);
     for (const filter of [`tapsettle/v1/dev/${me}/+`, `tapsettle/v1/dev/${me}/#`, 'tapsettle/v1/dev/+/result', topics.all('result'), '#', '+/+/+/+/+', '$SYS/#', '$SYS/+/heartbeat']) {
       expect(deviceSubscribeDecision(me, filter).allowed, filter).toBe(false);
     }

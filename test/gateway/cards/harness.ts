@@ -11,7 +11,7 @@ import { uuidv7 } from '../../../protocol/index.ts';
 import { startIssuerHost } from '../../../settlement-core/cards/index.ts';
 import type { IssuerHost } from '../../../settlement-core/cards/index.ts';
 import { CardProcessor, deriveCardLogKey, registerCardRoutes } from '../../../gateway/cards/index.ts';
-import type { CardAuthorizationBody, IssuerClientLimits } from '../../../gateway/cards/index.ts';
+import type { CardAuthorizationBody, IssuerClientLimits, ReversalLimits } from '../../../gateway/cards/index.ts';
 import { GatewayMetrics } from '../../../gateway/metrics.ts';
 import { EnrollmentCodes } from '../../../gateway/http/enrollment-codes.ts';
 import { ResultHub } from '../../../gateway/http/result-hub.ts';
@@ -42,7 +42,11 @@ export interface CardHarnessOptions {
   clientLimits?: Partial<IssuerClientLimits>;
   /** The token the processor presents (default: the one the issuer expects). */
   acquirerToken?: string;
+  reversalLimits?: Partial<ReversalLimits>;
 }
+
+/** The merchant seedStation opens first (branch 500): cardBody() pays it, so approvals are captured. */
+export const harnessMerchant = '500-0000001';
 
 export async function startCardHarness(o: CardHarnessOptions = {}): Promise<CardHarness> {
   const t = tempDir('tapsettle-gw-cards-');
@@ -52,9 +56,10 @@ export async function startCardHarness(o: CardHarnessOptions = {}): Promise<Card
   const station = await seedStation(core, new Clock(), [{ balance: 10_000 }, { balance: 10_000 }]);
   const issuer = await startIssuerHost({ dbPath: paths.issuerDb, pepper, acquirerToken, port: 0, host: '127.0.0.1', clock, logger: logs.logger });
   const tokens = addCards(issuer.store);
+  if (station.merchant !== harnessMerchant) throw new Error(`the station's merchant is ${station.merchant}, cardBody() pays ${harnessMerchant}`);
   const processor = new CardProcessor({
     issuerUrl: o.issuerUrl ?? issuer.url, acquirerToken: o.acquirerToken ?? acquirerToken, logPath: paths.cardLog, fingerprintKey: deriveCardLogKey(issuerMasterKey),
-    logger: logs.logger, ...(o.clientLimits ? { clientLimits: o.clientLimits } : {}),
+    ledger: core, logger: logs.logger, ...(o.clientLimits ? { clientLimits: o.clientLimits } : {}), ...(o.reversalLimits ? { reversalLimits: o.reversalLimits } : {}),
   });
   const hub = new ResultHub();
   const codes = new EnrollmentCodes({ path: `${t.dir}/enrollment.db` });
@@ -67,7 +72,7 @@ export async function startCardHarness(o: CardHarnessOptions = {}): Promise<Card
     close: async () => {
       await server.close();
       await issuer.close();
-      processor.close();
+      await processor.close();
       await core.close();
       codes.close();
       t.cleanup();
@@ -78,7 +83,7 @@ export async function startCardHarness(o: CardHarnessOptions = {}): Promise<Card
 export function cardBody(pan: string, o: RequestOptions = {}): CardAuthorizationBody {
   return {
     authorizationId: o.id ?? uuidv7(), card: cardData(pan, o.card), ...(o.pin !== undefined ? { pin: o.pin } : {}),
-    amount: { minor: o.minor ?? 1_250, currency: o.currency ?? 'EUR' }, merchant: '001-0000042', mcc: o.mcc ?? '5814',
+    amount: { minor: o.minor ?? 1_250, currency: o.currency ?? 'EUR' }, merchant: harnessMerchant, mcc: o.mcc ?? '5814',
   };
 }
 
