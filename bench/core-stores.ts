@@ -3,6 +3,8 @@
  * postgres` (TAPSETTLE_PG_URL, a fresh schema dropped afterwards), `--store
  * sharded --servers N` (N SQLite files, branches split evenly). `--hot`
  * sends every payment to one merchant, marked hot on the sharded store.
+ * `--threads` serves each SQLite file from its own worker thread
+ * (WorkerLedgerStore; sharded servers `thread: true`).
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -11,6 +13,8 @@ import { PgLedgerStore, SqliteLedgerStore } from '../settlement-core/index.ts';
 import type { LedgerStore } from '../settlement-core/index.ts';
 import { evenDirectory, markHot, openShardedStore } from '../settlement-core/store/sharded/index.ts';
 import type { ShardedLedgerStore } from '../settlement-core/store/sharded/index.ts';
+import { WorkerLedgerStore } from '../settlement-core/store/worker/index.ts';
+import type { WorkerStoreStats } from '../settlement-core/store/worker/index.ts';
 import { flag, option } from './lib.ts';
 
 export type StoreKind = 'sqlite' | 'postgres' | 'sharded';
@@ -37,15 +41,26 @@ export interface BenchStore {
   afterSeed(merchant: string): Promise<void>;
   cleanup(): Promise<void>;
   label: string;
+  /** SQLite files served from worker threads (`--threads`). */
+  threads: boolean;
+  /** Each worker-thread file's call statistics so far (none without `--threads`). */
+  workerStats(): WorkerStoreStats[];
 }
 
 export function benchStoreFromArgs(dir: string): BenchStore {
   const kind = stringOption('store', ['sqlite', 'postgres', 'sharded'] as const, 'sqlite');
   const servers = kind === 'sharded' ? option('servers', 1) : 1;
   const hot = flag('hot');
+  const threads = flag('threads');
   const spread = (i: number, n: number) => 1 + Math.floor(((i + 0.5) * 999) / n);
+  const statsOf = (stores: readonly LedgerStore[]) => () => stores.flatMap((s) => (s instanceof WorkerLedgerStore ? [s.stats()] : []));
   if (kind === 'sqlite') {
-    return { kind, servers, hot, store: new SqliteLedgerStore({ path: join(dir, 'core.db') }), merchantBranch: () => 900, afterSeed: () => Promise.resolve(), cleanup: () => Promise.resolve(), label: 'SQLite' };
+    const path = join(dir, 'core.db');
+    const store = threads ? new WorkerLedgerStore({ path }) : new SqliteLedgerStore({ path });
+    return {
+      kind, servers, hot, store, merchantBranch: () => 900, afterSeed: () => Promise.resolve(), cleanup: () => Promise.resolve(),
+      label: threads ? 'SQLite in a worker thread' : 'SQLite', threads, workerStats: statsOf([store]),
+    };
   }
   if (kind === 'postgres') {
     const url = process.env.TAPSETTLE_PG_URL;
@@ -56,7 +71,7 @@ export function benchStoreFromArgs(dir: string): BenchStore {
     const schema = `ts_bench_${randomBytes(5).toString('hex')}`;
     return {
       kind, servers, hot, store: new PgLedgerStore({ connectionString: url, schema }), merchantBranch: () => 900, afterSeed: () => Promise.resolve(),
-      label: 'PostgreSQL',
+      label: 'PostgreSQL', threads: false, workerStats: () => [],
       async cleanup() {
         const c = new Client({ connectionString: url });
         await c.connect();
@@ -65,11 +80,12 @@ export function benchStoreFromArgs(dir: string): BenchStore {
     };
   }
   const store: ShardedLedgerStore = openShardedStore({
-    servers: Array.from({ length: servers }, (_, i) => ({ kind: 'sqlite' as const, path: join(dir, `server-${i}.db`) })),
+    servers: Array.from({ length: servers }, (_, i) => ({ kind: 'sqlite' as const, path: join(dir, `server-${i}.db`), thread: threads })),
     directoryPath: join(dir, 'directory.db'), directory: evenDirectory(servers),
   });
   return {
-    kind, servers, hot, store, merchantBranch: spread, label: `sharded, ${servers} SQLite server${servers > 1 ? 's' : ''}`,
+    kind, servers, hot, store, merchantBranch: spread, threads, workerStats: statsOf(store.servers),
+    label: `sharded, ${servers} SQLite server${servers > 1 ? 's' : ''}${threads ? ' in worker threads' : ''}`,
     afterSeed: (merchant) => (hot ? markHot(store, merchant) : Promise.resolve()),
     cleanup: () => Promise.resolve(),
   };

@@ -1,6 +1,6 @@
 /**
  * npm run bench:core [-- --json] [--accounts N] [--settlements N] [--inflight N]
- *   [--store sqlite|postgres|sharded] [--servers N] [--hot] [--no-floor]
+ *   [--store sqlite|postgres|sharded] [--servers N] [--hot] [--threads] [--no-floor]
  *
  * Durable (synchronous=FULL) in-process settlement throughput of the core on
  * SQLite, with random payers among ≥ 100,000 customers and random payees,
@@ -9,7 +9,11 @@
  * balance updates) written by plain better-sqlite3 batched statements with
  * no engine around them. Target: ≥ 50,000 settlements/s and ≥ 0.6 of the floor.
  * `--store` and `--servers` choose the store (bench/core-stores.ts); `--hot`
- * sends every payment to one merchant (hot on the sharded store). The floor
+ * sends every payment to one merchant (hot on the sharded store);
+ * `--threads` serves each SQLite file from a worker thread, and the report
+ * adds where the time went: the main thread's busy share while settling, and
+ * per batch the calls to the workers, their bytes, the main thread's
+ * time cloning them, and each server's commit (bench/core-threads.ts). The floor
  * is the single SQLite file's in every case (`--no-floor` skips it: the
  * matrix, bench/core-matrix.ts, measures it once for all).
  */
@@ -22,6 +26,7 @@ import type { Purchase } from '../protocol/index.ts';
 import { SettlementCore } from '../settlement-core/index.ts';
 import { benchStoreFromArgs } from './core-stores.ts';
 import { writeFloor } from './core-floor.ts';
+import { threadFigures } from './core-threads.ts';
 import { flag, machine, option, percentile, report, round } from './lib.ts';
 
 const accountsN = option('accounts', 100_000);
@@ -82,6 +87,8 @@ try {
 
   log('settling …');
   commitMs.length = 0;
+  const workersBefore = bench.workerStats();
+  const eluBefore = performance.eventLoopUtilization();
   const hooks = globalThis as { __startProfile?: () => Promise<void>; __stopProfile?: () => Promise<void> };
   await hooks.__startProfile?.();
   const latencies: number[] = [];
@@ -109,6 +116,8 @@ try {
   const answeredMs = performance.now() - started;
   await core.drain();
   const elapsedMs = performance.now() - started;
+  const mainThreadBusy = performance.eventLoopUtilization(eluBefore).utilization;
+  const threads = threadFigures(workersBefore, bench.workerStats(), commitMs.length);
   await hooks.__stopProfile?.();
   const auditStarted = performance.now();
   const audit = await core.audit();
@@ -130,6 +139,7 @@ try {
     store: bench.kind,
     servers: bench.servers,
     hot: bench.hot,
+    threads: bench.threads,
     accounts: accountsN,
     settlements: settlementsN,
     inflight,
@@ -142,6 +152,8 @@ try {
     p50CommitMs: round(percentile(commitMs, 50)),
     p99CommitMs: round(percentile(commitMs, 99)),
     batches: commitMs.length,
+    mainThreadBusy: round(mainThreadBusy, 2),
+    ...threads,
     auditMs: Math.round(auditMs),
     auditOk: audit.ok,
     target: '≥ 50000/s and ratio ≥ 0.6',

@@ -55,7 +55,7 @@ export const GatewayConfig = z.strictObject({
     z.strictObject({
       kind: z.literal('sharded'),
       servers: z.array(z.discriminatedUnion('kind', [
-        z.strictObject({ kind: z.literal('sqlite'), path: z.string().min(1).max(1024) }),
+        z.strictObject({ kind: z.literal('sqlite'), path: z.string().min(1).max(1024), thread: z.boolean().optional() }),
         z.strictObject({ kind: z.literal('postgres'), url: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'expected postgres://user@host:port/database'), schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier') }),
       ])).min(1).max(64),
     }),
