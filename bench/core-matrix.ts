@@ -1,11 +1,13 @@
 /**
- * npx tsx bench/core-matrix.ts [-- --json] [--accounts N] [--settlements N]
+ * npx tsx bench/core-matrix.ts [-- --json] [--accounts N] [--settlements N] [--threads]
  *
  * bench:core on every store of issue 7 in one run, each in its own process
  * (none warms another), beside the reference measured once in this run: the
  * floor (plain batched SQLite statements, bench/core-floor.ts). Rows: SQLite;
  * the sharded store on one, two and four SQLite servers; four servers with
  * every payment to one hot merchant; PostgreSQL when TAPSETTLE_PG_URL is set.
+ * `--threads` adds the sharded rows again with every server's SQLite file in
+ * its own worker thread (settlement-core/store/worker/), and their ratios.
  * Targets: four servers ≥ 1.5 × one; hot ≥ 0.8 × uniform on the sharded store.
  */
 import { spawnSync } from 'node:child_process';
@@ -25,6 +27,10 @@ const rows: { name: string; args: string[] }[] = [
   { name: 'sharded-4-hot', args: ['--store', 'sharded', '--servers', '4', '--hot'] },
   ...(process.env.TAPSETTLE_PG_URL ? [{ name: 'postgres', args: ['--store', 'postgres'] }] : []),
 ];
+const threads = flag('threads');
+if (threads) {
+  for (const row of rows.filter((r) => r.name.startsWith('sharded-'))) rows.push({ name: `${row.name}-threads`, args: [...row.args, '--threads'] });
+}
 
 const results: Record<string, number> = {};
 for (const row of rows) {
@@ -46,6 +52,11 @@ const figures = {
   machine: machine(), accounts, settlements, floorPerSec, ...results,
   fourOverOne: round(results['sharded-4']! / results['sharded-1']!, 2),
   hotOverUniform: round(results['sharded-4-hot']! / results['sharded-4']!, 2),
+  ...(threads ? {
+    fourOverOneThreads: round(results['sharded-4-threads']! / results['sharded-1-threads']!, 2),
+    fourThreadsOverOneFile: round(results['sharded-4-threads']! / results['sharded-1']!, 2),
+    hotOverUniformThreads: round(results['sharded-4-hot-threads']! / results['sharded-4-threads']!, 2),
+  } : {}),
   targets: 'fourOverOne ≥ 1.5, hotOverUniform ≥ 0.8',
 };
 if (flag('json')) console.log(JSON.stringify(figures));
