@@ -19,7 +19,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deriveDeviceKey, uuidv7, walletCryptogram } from '../protocol/index.ts';
 import type { Purchase } from '../protocol/index.ts';
@@ -89,6 +89,7 @@ try {
   commitMs.length = 0;
   const workersBefore = bench.workerStats();
   const eluBefore = performance.eventLoopUtilization();
+  const cpuBefore = process.cpuUsage();
   const hooks = globalThis as { __startProfile?: () => Promise<void>; __stopProfile?: () => Promise<void> };
   await hooks.__startProfile?.();
   const latencies: number[] = [];
@@ -117,6 +118,9 @@ try {
   await core.drain();
   const elapsedMs = performance.now() - started;
   const mainThreadBusy = performance.eventLoopUtilization(eluBefore).utilization;
+  const cpu = process.cpuUsage(cpuBefore);
+  // Cores this process kept busy while settling, every thread counted (the machine has os.availableParallelism()).
+  const coresUsed = (cpu.user + cpu.system) / 1000 / elapsedMs;
   const threads = threadFigures(workersBefore, bench.workerStats(), commitMs.length);
   await hooks.__stopProfile?.();
   const auditStarted = performance.now();
@@ -153,6 +157,8 @@ try {
     p99CommitMs: round(percentile(commitMs, 99)),
     batches: commitMs.length,
     mainThreadBusy: round(mainThreadBusy, 2),
+    coresUsed: round(coresUsed, 2),
+    cores: availableParallelism(),
     ...threads,
     auditMs: Math.round(auditMs),
     auditOk: audit.ok,

@@ -31,11 +31,12 @@ export async function deliverCredits(servers: readonly LedgerStore[], credits: r
     byServer.get(c.server)!.push(c);
   }
   const counts = await Promise.all([...byServer].map(([s, list]) => servers[s]!.transaction(async (tx) => {
-    const fresh: Credit[] = [];
-    for (const c of list) {
+    // All the looks at once: on a store whose calls cross a thread or a connection, their round trips overlap instead of adding up.
+    const held = await Promise.all(list.map((c) => {
       invariant(c.transfer.reference !== null, 'a credit without a reference cannot be delivered idempotently');
-      if (!(await tx.transferByReference(c.transfer.reference))) fresh.push(c);
-    }
+      return tx.transferByReference(c.transfer.reference);
+    }));
+    const fresh = list.filter((_, i) => held[i] === null);
     if (fresh.length === 0) return 0;
     // Tokens go live with the credit that pays for them: both or neither.
     const mints = fresh.flatMap((c) => c.mints ?? []);
@@ -71,9 +72,8 @@ function creditRows(accounts: ReadonlyMap<string, Account>, fresh: readonly Cred
 /** Does `server` hold a transfer with this reference? One read-only look inside a unit of work. */
 function referencesHeld(store: LedgerStore, references: readonly string[]): Promise<Set<string>> {
   return store.transaction(async (tx) => {
-    const out = new Set<string>();
-    for (const r of references) if (await tx.transferByReference(r)) out.add(r);
-    return out;
+    const held = await Promise.all(references.map((r) => tx.transferByReference(r)));
+    return new Set(references.filter((_, i) => held[i] !== null));
   });
 }
 
