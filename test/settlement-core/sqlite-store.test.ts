@@ -2,31 +2,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect, it } from 'vitest';
 import { SqliteLedgerStore } from '../../settlement-core/index.ts';
-import type { LedgerStore } from '../../settlement-core/index.ts';
 import { tempDir } from './fixtures.ts';
-import { ledgerStoreContract } from './store-contract.ts';
+import { fileStoreHandle, ledgerStoreContract } from './store-contract.ts';
 
-ledgerStoreContract('SQLite', () => {
-  const t = tempDir('tapsettle-store-');
-  const path = join(t.dir, 'ledger.db');
-  let store: LedgerStore = new SqliteLedgerStore({ path });
-  const handle = {
-    get store() {
-      return store;
-    },
-    async reopen() {
-      await store.close();
-      store = new SqliteLedgerStore({ path });
-      await store.migrate();
-      return store;
-    },
-    async cleanup() {
-      await store.close();
-      t.cleanup();
-    },
-  };
-  return Promise.resolve(handle);
-});
+ledgerStoreContract('SQLite', () => fileStoreHandle('tapsettle-store-', (path) => new SqliteLedgerStore({ path })));
 
 it('runs with synchronous=FULL and WAL, and refuses :memory:', async () => {
   const t = tempDir();

@@ -2,16 +2,40 @@
  * The LedgerStore contract: every store implementation (SQLite now,
  * PostgreSQL and sharded later) runs this one suite.
  */
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../protocol/index.ts';
 import type { Account, EmoneyRequestRecord, EmoneyTokenRecord, IssuedTicket, JournalEntry, LedgerStore, Transfer } from '../../settlement-core/index.ts';
 import { InvariantError } from '../../settlement-core/index.ts';
+import { tempDir } from './fixtures.ts';
 
 export interface StoreHandle {
   store: LedgerStore;
   /** Closes and opens the same database again. */
   reopen(): Promise<LedgerStore>;
   cleanup(): Promise<void>;
+}
+
+/** A store on one file in a fresh temporary directory, reopened on the same file (SQLite, SQLite in a worker thread). */
+export function fileStoreHandle(prefix: string, open: (path: string) => LedgerStore): Promise<StoreHandle> {
+  const t = tempDir(prefix);
+  const path = join(t.dir, 'ledger.db');
+  let store = open(path);
+  return Promise.resolve({
+    get store() {
+      return store;
+    },
+    async reopen() {
+      await store.close();
+      store = open(path);
+      await store.migrate();
+      return store;
+    },
+    async cleanup() {
+      await store.close();
+      t.cleanup();
+    },
+  });
 }
 
 const account = (id: string, kind: Account['kind'], balance = 0, floor = 0): Account => ({

@@ -18,29 +18,9 @@ import { WorkerLedgerStore, WorkerStoreError } from '../../settlement-core/store
 import type { WorkerFaults, WorkerStoreOptions } from '../../settlement-core/store/worker/index.ts';
 import { Clock, balanceOf, makeRequest, settleOk, tempDir } from './fixtures.ts';
 import { openShardedCore, seedShardedStation, testDirectory } from './sharded/helpers.ts';
-import { ledgerStoreContract } from './store-contract.ts';
+import { fileStoreHandle, ledgerStoreContract } from './store-contract.ts';
 
-ledgerStoreContract('SQLite in a worker thread', () => {
-  const t = tempDir('tapsettle-worker-store-');
-  const path = join(t.dir, 'ledger.db');
-  let store: LedgerStore = new WorkerLedgerStore({ path });
-  const handle = {
-    get store() {
-      return store;
-    },
-    async reopen() {
-      await store.close();
-      store = new WorkerLedgerStore({ path });
-      await store.migrate();
-      return store;
-    },
-    async cleanup() {
-      await store.close();
-      t.cleanup();
-    },
-  };
-  return Promise.resolve(handle);
-});
+ledgerStoreContract('SQLite in a worker thread', () => fileStoreHandle('tapsettle-worker-store-', (path) => new WorkerLedgerStore({ path })));
 
 const account = (id: string, kind: Account['kind'], floor = 0): Account => ({
   id, kind, currency: 'EUR', name: id, balance: 0, floor, status: 'active', attributes: {}, createdAt: 1,

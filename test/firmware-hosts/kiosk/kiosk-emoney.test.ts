@@ -16,7 +16,7 @@ import { eventually, ready, startTestHost, startTestStation } from '../harness.t
 import type { TestStation } from '../harness.ts';
 import { kioskKind } from '../../../firmware-hosts/kiosk/kiosk.ts';
 import type { KioskProgram } from '../../../firmware-hosts/kiosk/program.ts';
-import { emoneyCatalog, emoneyItem, emoneyOnPhone, idleAgain, issuerKeys, kioskId, phoneEmoney, publishedSettles, startKiosk, startKioskStation, tap } from './kiosk-fixtures.ts';
+import { emoneyCatalog, emoneyItem, emoneyOnPhone, idleAgain, issuerKeys, kioskId, phoneEmoney, publishedSettles, pullWhenSettling, startKiosk, startKioskStation, tap } from './kiosk-fixtures.ts';
 import type { KioskHost } from './kiosk-fixtures.ts';
 
 const walletOf = (station: TestStation, name: string) => station.demo.wallets.find((w) => w.name === name)!;
@@ -89,16 +89,7 @@ describe('e-money at the kiosk', () => {
     const cleo = walletOf(station, 'Cleo');
     const before = await station.balance('Cleo');
     const phone = await station.phone('Cleo');
-    const pulled = new Promise<void>((resolve) => {
-      const onTransition = (t: { to: string }) => {
-        if (t.to !== 'settling') return;
-        h.program.machine.off('transition', onTransition);
-        phone.remove();
-        h.sim.chip!.field.remove(phone);
-        resolve();
-      };
-      h.program.machine.on('transition', onTransition);
-    });
+    const pulled = pullWhenSettling(h, phone);
     expect(h.program.choose('emoney-20').ok).toBe(true);
     tap(h, phone);
     await pulled;

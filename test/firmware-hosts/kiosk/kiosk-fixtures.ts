@@ -101,4 +101,18 @@ export function publishedSettles(h: TestHost): Map<string, string> {
   return sent;
 }
 
+/** Takes the phone out of the field the moment the kiosk starts settling (a customer who walks off mid-sale); resolves then. */
+export function pullWhenSettling(h: KioskHost, phone: SimulatedPhone): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const onTransition = (t: { to: string }) => {
+      if (t.to !== 'settling') return;
+      h.program.machine.off('transition', onTransition);
+      phone.remove();
+      h.sim.chip!.field.remove(phone);
+      resolve();
+    };
+    h.program.machine.on('transition', onTransition);
+  });
+}
+
 export const idleAgain = (h: KioskHost) => eventually('kiosk idle', () => h.program.machine.state === 'idle');

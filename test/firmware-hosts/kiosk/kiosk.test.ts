@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeyPair, resultTag, signEd25519, ticketBytes, topics, uuidv7, verifyEd25519 } from '../../../protocol/index.ts';
 import type { Ticket } from '../../../protocol/index.ts';
 import { eventually, ready } from '../harness.ts';
-import { catalog, idleAgain, issuerKeys, kioskId, publishedSettles, startKiosk, startKioskStation, tap, ticketsOnPhone, walletApiTickets } from './kiosk-fixtures.ts';
+import { catalog, idleAgain, issuerKeys, kioskId, publishedSettles, pullWhenSettling, startKiosk, startKioskStation, tap, ticketsOnPhone, walletApiTickets } from './kiosk-fixtures.ts';
 import type { KioskHost } from './kiosk-fixtures.ts';
 
 let station: Awaited<ReturnType<typeof startKioskStation>>;
@@ -81,16 +81,7 @@ describe('ticket kiosk', () => {
   it('the phone leaves before the write: outcome ticket-retrievable, the display says so, the wallet API lists the ticket', async () => {
     const before = await station.balance('Cleo');
     const phone = await station.phone('Cleo');
-    const pulled = new Promise<void>((resolve) => {
-      const onTransition = (t: { to: string }) => {
-        if (t.to !== 'settling') return;
-        h.program.machine.off('transition', onTransition);
-        phone.remove();
-        h.sim.chip!.field.remove(phone);
-        resolve();
-      };
-      h.program.machine.on('transition', onTransition);
-    });
+    const pulled = pullWhenSettling(h, phone);
     expect(h.program.choose('T2').ok).toBe(true);
     tap(h, phone);
     await pulled;
