@@ -9,9 +9,8 @@
  * key version, so it gets a new secret and the old one is dead for good.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDurableFile } from '../../settlement-core/store/sqlite/durable-file.ts';
 import { AccountId, DeviceId, DeviceKind, deriveDeviceKey, masterKeyBytes } from '../../protocol/index.ts';
 import { BoundedCache } from './bounded-cache.ts';
 import { hashSecret, secretMatchesHash } from './key-hash.ts';
@@ -110,13 +109,9 @@ export class DeviceRegistry {
     if (options.deviceMasterKey.byteLength < masterKeyBytes) {
       throw new DeviceRegistryError('TS_ERR_GATEWAY_MASTER_KEY', `deviceMasterKey must be at least ${masterKeyBytes} bytes, got ${options.deviceMasterKey.byteLength}`);
     }
-    mkdirSync(dirname(options.path), { recursive: true });
-    const db = new Database(options.path);
+    // The CLI adds and revokes devices while the gateway reads: the busy timeout waits for a writer rather than fail.
+    const db = openDurableFile(options.path);
     try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      // The CLI adds and revokes devices while the gateway reads: wait for a writer rather than fail.
-      db.pragma('busy_timeout = 5000');
       db.exec(schema);
     } catch (err) {
       db.close();

@@ -9,9 +9,9 @@
  * ledger holds money and history, this holds short-lived operator secrets.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openDurableFile } from '../../settlement-core/store/sqlite/durable-file.ts';
 import { AccountId } from '../../protocol/index.ts';
 import { CoreError } from '../../settlement-core/index.ts';
 
@@ -22,8 +22,6 @@ export const enrollmentTtlMsMin = 60 * 1000;
 export const enrollmentTtlMsMax = 30 * 24 * 3600 * 1000;
 /** Expired, unused codes are deleted this long after expiry; used ones are kept (which wallet each enrolled). */
 export const expiredRetentionMs = 30 * 24 * 3600 * 1000;
-/** Waiting for another process's write lock, ms (the CLI issuing while the gateway redeems). */
-const busyTimeoutMs = 5000;
 
 /** Crockford base32, no I, L, O, U: read aloud or typed from paper without confusion. 16 characters = 80 bits. */
 const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -53,11 +51,9 @@ export class EnrollmentCodes {
   private readonly clock: () => number;
 
   constructor(options: EnrollmentCodesOptions) {
-    mkdirSync(dirname(options.path), { recursive: true });
     this.clock = options.clock ?? Date.now;
-    this.db = new Database(options.path, { timeout: busyTimeoutMs });
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    // The CLI issues codes while the gateway redeems them: a write waits for the other's lock (sideFileBusyTimeoutMs).
+    this.db = openDurableFile(options.path);
     this.db.exec(`CREATE TABLE IF NOT EXISTS enrollment_codes (
       hash TEXT PRIMARY KEY,
       account TEXT NOT NULL,

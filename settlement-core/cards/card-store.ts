@@ -13,9 +13,8 @@
  * No column holds a PAN, CVV or PIN: a keyed hash (secrets.ts), a token and
  * the last four digits only.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDurableFile } from '../store/sqlite/durable-file.ts';
 import { z } from 'zod';
 import { Currency, limits as wireLimits } from '../../protocol/index.ts';
 import { CardExpiry, Cvv, MerchantCategory, Pan, Pin, luhnValid, maskPan, panLastFour } from '../../protocol/card-data.ts';
@@ -155,11 +154,8 @@ export class CardStore {
     checkLimits(this.limits);
     this.pepper = Buffer.from(options.pepper);
     this.clock = options.clock ?? Date.now;
-    mkdirSync(dirname(options.path), { recursive: true });
-    this.db = new Database(options.path, { timeout: this.limits.busyTimeoutMs });
+    this.db = openDurableFile(options.path, this.limits.busyTimeoutMs);
     try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
       this.migrate();
     } catch (err) {
       this.db.close();

@@ -7,7 +7,7 @@
  * SQLite file of its own and validated whenever it is loaded or changed.
  * Branch 000 (system accounts) is on every server and is not routed.
  */
-import Database from 'better-sqlite3';
+import { openDurableFile } from '../sqlite/durable-file.ts';
 import type { Database as Db } from 'better-sqlite3';
 import { z } from 'zod';
 import { parseAccountId } from '../../../protocol/index.ts';
@@ -107,10 +107,8 @@ export class Directory {
    * re-pointed at other servers.
    */
   static open(path: string, initial?: DirectoryConfig): Directory {
-    const db = new Database(path);
+    const db = openDurableFile(path);
     try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
       db.exec(`CREATE TABLE IF NOT EXISTS directory_servers (idx INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
         CREATE TABLE IF NOT EXISTS directory_ranges (branch_from INTEGER NOT NULL, branch_to INTEGER NOT NULL, server INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS directory_overrides (account TEXT PRIMARY KEY, server INTEGER NOT NULL);
