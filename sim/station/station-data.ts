@@ -5,7 +5,7 @@
  * whole (temporary file, fsync, rename, directory fsync), owner-only.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { generateSigningKeyPair } from '../../protocol/index.ts';
 import type { SigningKeyPair } from '../../protocol/index.ts';
@@ -16,7 +16,8 @@ import { StationError } from './errors.ts';
 export const stationDataFileBytesMax = 256 * 1024;
 
 export function stationPaths(dataDir: string) {
-  const root = join(dataDir, 'station');
+  // Absolute: a host resolves a path in its section against its device file (station/devices/), so a relative data dir (npm start's `data`) would be taken twice.
+  const root = join(resolve(dataDir), 'station');
   return {
     root,
     keys: join(root, 'keys'),

@@ -1,6 +1,6 @@
 /**
- * `tapsettle start` as a technician runs it: a child process on a temp data
- * directory comes up with the whole demo station and prints the dashboard
+ * `tapsettle start` as a technician runs it: a child process in a temp
+ * directory, on its default ./data, comes up with the whole demo station and prints the dashboard
  * URL; `tapsettle sim tap` (another process) places a phone on a device of
  * it and the tap settles; unknown names are exit code 2; SIGTERM stops it
  * with exit 0 and removes station.json. A bad station file is exit code 2
@@ -31,7 +31,9 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 }
 
 beforeAll(async () => {
-  child = spawn(process.execPath, [bin, '--data', data, 'start', '--mqtt-port', '0', '--http-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TAPSETTLE_DATA: '' } });
+  // As `npm start` runs it: no --data, so the default ./data, relative to the working directory (the station's paths must not be taken twice).
+  const { TAPSETTLE_DATA: _ignored, ...env } = process.env;
+  child = spawn(process.execPath, [bin, 'start', '--mqtt-port', '0', '--http-port', '0'], { cwd: t.dir, stdio: ['ignore', 'pipe', 'pipe'], env });
   child.stdout!.on('data', (b: Buffer) => void (stdout += b.toString()));
   child.stderr!.on('data', (b: Buffer) => void (stderr += b.toString()));
   const deadline = Date.now() + startMsMax;
