@@ -73,7 +73,12 @@ export async function openAccount(tx: LedgerTx, input: OpenAccountInput, now: nu
   return account;
 }
 
-/** Money enters the ledger only here: from the currency's external funding account. */
+/**
+ * Money enters the ledger only here: from the currency's external funding
+ * account, to a customer or merchant — or to the currency's card receivable
+ * when the card scheme pays what it owes for captured card sales (claim 36,
+ * docs/card-settlement.md), never more than it owes.
+ */
 export interface FundInput {
   account: string;
   amount: number;
@@ -93,7 +98,13 @@ export async function fund(tx: LedgerTx, input: FundInput, now: number): Promise
   }
   const target = (await tx.getAccounts([input.account])).get(input.account);
   if (!target) throw new CoreError('TS_ERR_UNKNOWN_ACCOUNT', `no account ${input.account}`);
-  if (target.kind !== 'customer' && target.kind !== 'merchant') throw new CoreError('TS_ERR_INVALID_ARGUMENT', `only customer and merchant accounts are funded, ${input.account} is ${target.kind}`);
+  if (target.kind !== 'customer' && target.kind !== 'merchant' && target.kind !== 'card-receivable') {
+    throw new CoreError('TS_ERR_INVALID_ARGUMENT', `only customer, merchant and card-receivable accounts are funded, ${input.account} is ${target.kind}`);
+  }
+  // The receivable is minus what the scheme still owes: a payout brings it toward 0, never past it.
+  if (target.kind === 'card-receivable' && target.balance + input.amount > 0) {
+    throw new CoreError('TS_ERR_INVALID_ARGUMENT', `the card scheme owes ${-target.balance} on ${input.account}; a payout of ${input.amount} is more`);
+  }
   const [source] = await tx.findAccounts('external-funding', target.currency);
   if (!source) throw new CoreError('TS_ERR_CURRENCY', `no external funding account for ${target.currency}`);
   const b = new BatchState({ accounts: new Map([[target.id, target], [source.id, source]]), devices: new Map(), wallets: new Map(), entries: new Map(), countersUsed: new Set() }, now);

@@ -10,11 +10,13 @@
  *   between the same two accounts; a reversal that moved nothing has no
  *   capture that moved money; a capture refused `already-reversed` has its
  *   reversal;
- * - each card receivable's balance is minus what it still has out: captures
- *   less reversals.
+ * - each card receivable's balance is minus what the scheme still owes:
+ *   captures less reversals less the scheme's payouts (`fund` transfers into
+ *   it, admin.ts), and never above 0.
  *
  * It reads only the two card ranges of the journal (its keys sort together)
- * and the receivable accounts, so it costs nothing on a ledger without cards.
+ * and the receivable accounts with their statements, so it costs nothing on a
+ * ledger without cards.
  */
 import type { AuditCheck } from '../audit.ts';
 import type { JournalEntry, JournalKey, Transfer } from '../model.ts';
@@ -66,6 +68,17 @@ export function cardTransferProblem(t: Pick<Transfer, 'id' | 'kind' | 'journalDe
   return t.journalDeviceId === device ? null : `transfer ${t.id}: a ${t.kind} of journal device ${String(t.journalDeviceId)}`;
 }
 
+/** What the scheme paid into a receivable: its `fund` lines, read from its statement newest first. */
+async function schemePayouts(store: LedgerStore, account: string): Promise<number> {
+  let paid = 0;
+  for (let before: number | undefined; ;) {
+    const page = await store.statement(account, { limit: pageRows, ...(before !== undefined ? { beforeTransferId: before } : {}) });
+    for (const line of page) if (line.kind === 'fund') paid += line.amount;
+    if (page.length < pageRows) return paid;
+    before = page[page.length - 1]!.transferId;
+  }
+}
+
 export async function auditCards(store: LedgerStore): Promise<AuditCheck> {
   const problems: string[] = [];
   let more = 0;
@@ -104,7 +117,9 @@ export async function auditCards(store: LedgerStore): Promise<AuditCheck> {
   for (const a of await store.listAccounts({ kind: 'card-receivable', limit: receivablesMax })) {
     const out = outstanding.get(a.id) ?? 0;
     outstanding.delete(a.id);
-    if (a.balance !== -out) fail(`${a.id}: card receivable balance ${a.balance}, captures not reversed sum to ${out}`);
+    const paid = await schemePayouts(store, a.id);
+    if (a.balance !== paid - out) fail(`${a.id}: card receivable balance ${a.balance}, captures not reversed sum to ${out} and the scheme paid ${paid}`);
+    if (a.balance > 0) fail(`${a.id}: card receivable balance ${a.balance} is above 0: the scheme paid more than it owed`);
   }
   for (const [id, out] of outstanding) if (out !== 0) fail(`card sales name ${id} as their receivable, which is not a card-receivable account`);
   if (more > 0) problems.push(`… and ${more} more`);

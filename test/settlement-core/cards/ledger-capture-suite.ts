@@ -82,6 +82,25 @@ export function cardLedgerSuite(label: string, makeStores: () => CardLedgerStore
       await stores.extra?.(core, s);
     });
 
+    it('the scheme pays what it owes: a payout into the receivable brings it toward 0, once per reference, never past 0; the audit counts it', async () => {
+      for (const minor of [1_250, 700, 300]) await core.captureCardSale(capture({ amount: eur(minor) }));
+      expect(await balances()).toEqual({ merchant: 2_250, receivable: -2_250 });
+      const paid = await core.fund({ account: receivable, amount: 2_000, reference: 'scheme-2026-11-24' });
+      expect(paid).toMatchObject({ kind: 'fund', to: receivable, amount: 2_000 });
+      await core.fund({ account: receivable, amount: 2_000, reference: 'scheme-2026-11-24' });
+      expect(await balances()).toEqual({ merchant: 2_250, receivable: -250 });
+      await expectAuditOk();
+      await expect(core.fund({ account: receivable, amount: 251, reference: 'scheme-too-much' })).rejects.toMatchObject({ code: 'TS_ERR_INVALID_ARGUMENT' });
+      expect(await balances()).toEqual({ merchant: 2_250, receivable: -250 });
+      // A reversal after a payout: the scheme owes less again, the receivable is back to what is still out.
+      const last = capture({ amount: eur(250) });
+      await core.captureCardSale(last);
+      await core.reverseCardSale({ authorizationId: last.authorizationId, reason: 'operator' });
+      await core.fund({ account: receivable, amount: 250, reference: 'scheme-2026-11-25' });
+      expect(await balances()).toEqual({ merchant: 2_250, receivable: 0 });
+      await expect(core.fund({ account: receivable, amount: 1, reference: 'scheme-nothing-owed' })).rejects.toMatchObject({ code: 'TS_ERR_INVALID_ARGUMENT' });
+    });
+
     it('refuses the same id with another merchant, amount or approval: TS_ERR_CARD_DUPLICATE_MISMATCH, nothing moves', async () => {
       const c = capture();
       const first = await core.captureCardSale(c);
