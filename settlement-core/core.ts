@@ -22,8 +22,8 @@ import { ticketMinter } from './engine/tickets.ts';
 import type { MintTicket, TicketIssuer } from './engine/tickets.ts';
 import type { ParsedSettle, SettleDeps } from './engine/settle.ts';
 import type { BatchState } from './engine/batch-state.ts';
-import { EmoneyDepositBody, EmoneyError, EmoneyIssueBody, decideDeposit, decideIssue, verifyTokens } from './emoney/index.ts';
-import type { EmoneyDepositAnswer, EmoneyIssueAnswer, EmoneyIssuer, EmoneyReply } from './emoney/index.ts';
+import { EmoneyDepositBody, EmoneyError, EmoneyIssueBody, decideDeposit, decideIssue, verificationKeys, verifyTokens } from './emoney/index.ts';
+import type { EmoneyDepositAnswer, EmoneyIssueAnswer, EmoneyIssuer, EmoneyReply, IssuerPublicKey } from './emoney/index.ts';
 import { answerOf, decideCapture, decideReversal, parseCapture, parseReversal } from './cards/ledger.ts';
 import { auditCards } from './cards/ledger-audit.ts';
 import type { CardLedgerAnswer, CardSaleCapture, CardSaleReversal } from './cards/ledger-wire.ts';
@@ -70,6 +70,11 @@ export interface CoreOptions {
    * with the same issuer key; without it issuance is declined `emoney-unavailable`.
    */
   ticketIssuer?: TicketIssuer;
+  /**
+   * Public keys of issuer keys rotated out (verification only, at most
+   * retiredIssuerKeysMax): e-money tokens they signed are still deposited.
+   */
+  retiredIssuerKeys?: readonly IssuerPublicKey[];
   clock?: () => number;
   limits?: Partial<CoreLimits>;
   /** Start the due-entry scheduler (default true). Tests turn it off and call runDue(). */
@@ -102,6 +107,8 @@ export class SettlementCore {
   private readonly walletKeys = new Map<string, Buffer>();
   private readonly mintTicket: MintTicket | null;
   private readonly emoneyIssuer: EmoneyIssuer | null;
+  /** Key id → public key of every issuer key a token may name (emoney/verify-keys.ts). */
+  private readonly tokenKeys: ReadonlyMap<string, string>;
   private timer: NodeJS.Timeout | null = null;
   private fatal: InvariantError | null = null;
   private closed = false;
@@ -116,6 +123,7 @@ export class SettlementCore {
     }
     this.mintTicket = options.ticketIssuer ? ticketMinter(options.ticketIssuer) : null;
     this.emoneyIssuer = options.ticketIssuer ?? null; // checked by ticketMinter just above
+    this.tokenKeys = verificationKeys(this.emoneyIssuer, options.retiredIssuerKeys);
     this.clock = options.clock ?? Date.now;
     this.cache = new ReadCache(this.limits);
     this.committer = new GroupCommitter(this.limits, (batch) => this.execute(batch), (c) => c.kind === 'task');
@@ -266,7 +274,7 @@ export class SettlementCore {
   depositEmoney(wallet: Wallet, body: EmoneyDepositBody): Promise<EmoneyReply<EmoneyDepositAnswer>> {
     const parsed = EmoneyDepositBody.safeParse(body);
     if (!parsed.success) return Promise.reject(new CoreError('TS_ERR_INVALID_ARGUMENT', `e-money deposit: ${parsed.error.issues[0]?.message ?? 'invalid'}`));
-    const signed = verifyTokens(parsed.data.tokens, this.emoneyIssuer);
+    const signed = verifyTokens(parsed.data.tokens, this.tokenKeys);
     return this.task((tx, now) => decideDeposit(tx, wallet, parsed.data, signed, this.emoneyIssuer, now));
   }
 

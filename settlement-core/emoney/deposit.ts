@@ -6,7 +6,6 @@
  * every token marked spent, the float debited, the holder's account credited,
  * the answer kept. All or nothing: one bad token refuses the whole deposit.
  */
-import { emoneyTokenBytes, verifyEd25519 } from '../../protocol/index.ts';
 import type { EmoneyToken } from '../../protocol/index.ts';
 import { invariant } from '../errors.ts';
 import type { Wallet } from '../model.ts';
@@ -17,10 +16,6 @@ import { emoneyFingerprint, sameToken } from './wire.ts';
 import type { EmoneyDepositAnswer, EmoneyDepositBody, EmoneyReason, EmoneyReply } from './wire.ts';
 
 export const depositReference = (requestId: string): string => `emoney-deposit:${requestId}`;
-
-/** For each token, whether it is signed by this issuer (outside any transaction). */
-export const verifyTokens = (tokens: readonly EmoneyToken[], issuer: EmoneyIssuer | null): boolean[] =>
-  tokens.map((t) => issuer !== null && t.keyId === issuer.keyId && verifyEd25519(issuer.pair.publicKey, emoneyTokenBytes(t), t.sig));
 
 /** The first reason to refuse, checked token by token in the order sent, or null. */
 function refusal(wallet: Wallet, tokens: readonly EmoneyToken[], signed: readonly boolean[], records: Map<string, { token: EmoneyToken; spentAt: number | null }>): [EmoneyReason, string | null] | null {

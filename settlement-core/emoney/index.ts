@@ -1,5 +1,7 @@
 export { decideIssue, issueReference } from './issue.ts';
-export { decideDeposit, depositReference, verifyTokens } from './deposit.ts';
+export { decideDeposit, depositReference } from './deposit.ts';
+export { retiredIssuerKeysMax, verificationKeys, verifyTokens } from './verify-keys.ts';
+export type { IssuerPublicKey } from './verify-keys.ts';
 export type { EmoneyIssuer } from './decide-common.ts';
 export { EmoneyError, emoneyErrorCodes } from './errors.ts';
 export type { EmoneyErrorCode } from './errors.ts';

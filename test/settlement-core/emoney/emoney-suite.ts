@@ -10,6 +10,7 @@ import { EmoneyToken, emoneyTokenBytes, generateSigningKeyPair, signEd25519, uui
 import type { SigningKeyPair } from '../../../protocol/index.ts';
 import { InvariantError, SettlementCore } from '../../../settlement-core/index.ts';
 import type { LedgerStore, Wallet } from '../../../settlement-core/index.ts';
+import { retiredIssuerKeysMax } from '../../../settlement-core/emoney/index.ts';
 import type { EmoneyIssueAnswer, EmoneyReply } from '../../../settlement-core/emoney/index.ts';
 import { Clock, balanceOf, deviceKey, issuerMasterKey, seedStation } from '../fixtures.ts';
 import type { Station } from '../fixtures.ts';
@@ -92,6 +93,38 @@ export function emoneySuite(label: string, makeStores: () => StoreMaker): void {
       expect(lines[0]).toMatchObject({ kind: 'emoney-deposit', amount: 1_250, balanceAfter: 1_750, counterparty: float });
       expect((await core.store.statement(alice.account, { limit: 5 }))[0]).toMatchObject({ kind: 'emoney-issue', amount: -1_250, counterparty: float });
       await expectAuditOk();
+    });
+
+    it('after the issuer key is rotated, tokens signed by the retired key are still deposited; new ones carry the new key; a token naming a key the core does not keep is bad-signature', async () => {
+      const before = issuedToken(await issue(alice, 300, bob));
+      const forgotten = issuedToken(await issue(alice, 200, bob));
+      const next = generateSigningKeyPair('issuer-emoney-next');
+      const reopen = async (retired: { keyId: string; publicKey: string }[]) => {
+        await core.close();
+        core = await SettlementCore.open({
+          store: stores.open('main'), issuerMasterKey, deviceKey, scheduler: false, clock: clock.read,
+          ticketIssuer: { keyId: next.keyId, pair: next }, retiredIssuerKeys: retired,
+        });
+      };
+      await reopen([]);
+      expect((await deposit(bob, [forgotten])).answer).toMatchObject({ status: 'refused', reason: 'bad-signature' });
+      await reopen([{ keyId: issuer.keyId, publicKey: issuer.publicKey }]);
+      const after = issuedToken(await issue(alice, 100, bob));
+      expect(after.keyId).toBe(next.keyId);
+      expect((await deposit(bob, [before, after])).answer).toMatchObject({ status: 'deposited', amount: { minor: 400, currency: 'EUR' } });
+      expect((await deposit(bob, [forgotten])).answer).toMatchObject({ status: 'deposited', amount: { minor: 200, currency: 'EUR' } });
+      await expectAuditOk();
+      // A key id names one key: the retired list may not reuse the current id, nor hold more than the limit.
+      const tooMany = Array.from({ length: retiredIssuerKeysMax + 1 }, (_, i) => ({ keyId: `old-${i}`, publicKey: issuer.publicKey }));
+      for (const retired of [[{ keyId: next.keyId, publicKey: issuer.publicKey }], tooMany]) {
+        const other = stores.open('other');
+        try {
+          await expect(SettlementCore.open({ store: other, issuerMasterKey, deviceKey, scheduler: false, ticketIssuer: { keyId: next.keyId, pair: next }, retiredIssuerKeys: retired }))
+            .rejects.toMatchObject({ code: 'TS_ERR_INVALID_ARGUMENT' });
+        } finally {
+          await other.close();
+        }
+      }
     });
 
     it('pages the inbox by serial, bounded by the limit', async () => {
