@@ -31,6 +31,7 @@ import { ResultHub, hubSink, resultConcernsWallet } from './http/result-hub.ts';
 import { startHttp } from './http/server.ts';
 import { CardProcessor, cardLogPath, deriveCardLogKey, registerCardRoutes } from './cards/index.ts';
 import type { IssuerClientLimits, ReversalLimits } from './cards/index.ts';
+import { registerCardAdminRoutes } from './http/card-admin.ts';
 import { loadIssuerSecrets } from '../settlement-core/cards/index.ts';
 import type { HttpServer } from './http/server.ts';
 import { GatewayMetrics } from './metrics.ts';
@@ -172,7 +173,11 @@ export async function startGateway(config: GatewayConfig, keys: GatewayKeys, log
       ...(config.http.tls ? { tls: { key: readPem(config.http.tls.key), cert: readPem(config.http.tls.cert) } } : {}),
       ...(config.http.adminToken !== undefined ? { adminToken: config.http.adminToken } : {}),
       routes: (app) => {
-        if (processor !== null) registerCardRoutes(app, { core, processor });
+        if (processor !== null) {
+          registerCardRoutes(app, { core, processor });
+          // Operators list and reverse card sales; these always need the admin token (403 on a gateway without one).
+          registerCardAdminRoutes(app, { processor, ...(config.http.adminToken !== undefined ? { adminToken: config.http.adminToken } : {}) });
+        }
         void registerDashboard(app, { broker, core, station: options.station, log: logger.child({ part: 'dashboard' }) });
       },
     });

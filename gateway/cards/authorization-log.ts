@@ -119,6 +119,15 @@ const authorizationsTable = `CREATE TABLE IF NOT EXISTS card_authorizations (
   capture_reason TEXT
 );`;
 
+/** Every column of an entry but the fingerprint and the stored answer. */
+const entrySelect = `SELECT authorization_id AS authorizationId, principal, last4, card_token AS cardToken, amount_minor AS amountMinor, currency, merchant, mcc,
+  response_code AS responseCode, source, final, attempts, capture_status AS captureStatus, capture_reason AS captureReason, requested_at AS requestedAt, answered_at AS answeredAt
+  FROM card_authorizations`;
+
+type EntryRow = Omit<LogEntry, 'final' | 'walletId'> & { final: number };
+
+const toEntry = (row: EntryRow): LogEntry => ({ ...row, walletId: row.principal.startsWith('device:') ? null : row.principal, final: row.final === 1 });
+
 export class CardAuthorizationLog {
   readonly reversals: ReversalLog;
   private readonly db: Database.Database;
@@ -158,6 +167,8 @@ export class CardAuthorizationLog {
       }
       this.db.exec(authorizationsTable);
       this.db.exec('CREATE INDEX IF NOT EXISTS card_authorizations_by_principal ON card_authorizations (principal, requested_at);');
+      // The operator's list, newest first, page by page (list()); an index only, so no schema version of its own.
+      this.db.exec('CREATE INDEX IF NOT EXISTS card_authorizations_by_time ON card_authorizations (requested_at, authorization_id);');
       this.db.exec(reversalSchema);
       this.db.pragma(`user_version = ${schemaVersion}`);
     }).immediate();
@@ -200,11 +211,24 @@ export class CardAuthorizationLog {
 
   /** One entry, for operators and tests: token and last four only. */
   get(authorizationId: string): LogEntry | null {
-    const row = this.db.prepare(`SELECT authorization_id AS authorizationId, principal, last4, card_token AS cardToken, amount_minor AS amountMinor, currency, merchant, mcc,
-      response_code AS responseCode, source, final, attempts, capture_status AS captureStatus, capture_reason AS captureReason, requested_at AS requestedAt, answered_at AS answeredAt
-      FROM card_authorizations WHERE authorization_id = ?`).get(authorizationId) as (Omit<LogEntry, 'final' | 'walletId'> & { final: number }) | undefined;
-    if (row === undefined) return null;
-    return { ...row, walletId: row.principal.startsWith('device:') ? null : row.principal, final: row.final === 1 };
+    const row = this.db.prepare(`${entrySelect} WHERE authorization_id = ?`).get(authorizationId) as EntryRow | undefined;
+    return row === undefined ? null : toEntry(row);
+  }
+
+  /**
+   * Entries newest first (by when the request was logged, then id), at most
+   * `limit`; with `before`, the ones after that entry in this order (the next
+   * page). Null when `before` is not in the log.
+   */
+  list(o: { limit: number; before?: string }): LogEntry[] | null {
+    invariant(Number.isSafeInteger(o.limit) && o.limit >= 1, 'a card log page has a positive limit');
+    return this.db.transaction((): LogEntry[] | null => {
+      if (o.before === undefined) return (this.db.prepare(`${entrySelect} ORDER BY requested_at DESC, authorization_id DESC LIMIT ?`).all(o.limit) as EntryRow[]).map(toEntry);
+      const cursor = this.db.prepare('SELECT requested_at AS at FROM card_authorizations WHERE authorization_id = ?').get(o.before) as { at: number } | undefined;
+      if (cursor === undefined) return null;
+      return (this.db.prepare(`${entrySelect} WHERE (requested_at, authorization_id) < (?, ?) ORDER BY requested_at DESC, authorization_id DESC LIMIT ?`)
+        .all(cursor.at, o.before, o.limit) as EntryRow[]).map(toEntry);
+    })();
   }
 
   close(): void {

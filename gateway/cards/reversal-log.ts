@@ -72,6 +72,15 @@ export class ReversalLog {
     return (this.db.prepare(`${select} WHERE authorization_id = ?`).get(authorizationId) as ReversalRow | undefined) ?? null;
   }
 
+  /** The reversals of these authorization ids (those that have one), for the operator's list. */
+  getMany(authorizationIds: readonly string[]): Map<string, ReversalRow> {
+    const out = new Map<string, ReversalRow>();
+    if (authorizationIds.length === 0) return out;
+    const rows = this.db.prepare(`${select} WHERE authorization_id IN (SELECT value FROM json_each(?)) LIMIT ?`).all(JSON.stringify(authorizationIds), authorizationIds.length) as ReversalRow[];
+    for (const row of rows) out.set(row.authorizationId, row);
+    return out;
+  }
+
   private mustGet(authorizationId: string): ReversalRow {
     const row = this.get(authorizationId);
     invariant(row !== null, () => `the reversal of ${authorizationId} reads back`);

@@ -8,12 +8,14 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { uuidv7 } from '../../../protocol/index.ts';
+import type { SettlementCore } from '../../../settlement-core/index.ts';
 import { startIssuerHost } from '../../../settlement-core/cards/index.ts';
 import type { IssuerHost } from '../../../settlement-core/cards/index.ts';
 import { CardProcessor, deriveCardLogKey, registerCardRoutes } from '../../../gateway/cards/index.ts';
 import type { CardAuthorizationBody, IssuerClientLimits, ReversalLimits } from '../../../gateway/cards/index.ts';
 import { GatewayMetrics } from '../../../gateway/metrics.ts';
 import { EnrollmentCodes } from '../../../gateway/http/enrollment-codes.ts';
+import { registerCardAdminRoutes } from '../../../gateway/http/card-admin.ts';
 import { ResultHub } from '../../../gateway/http/result-hub.ts';
 import { startHttp } from '../../../gateway/http/server.ts';
 import type { HttpServer } from '../../../gateway/http/server.ts';
@@ -24,6 +26,7 @@ import { acquirerToken, addCards, capturingLogger, cardData, clock, pepper, temp
 import type { RequestOptions } from '../../settlement-core/cards/fixtures.ts';
 
 export interface CardHarness {
+  core: SettlementCore;
   station: Station;
   issuer: IssuerHost;
   tokens: Map<string, string>;
@@ -43,6 +46,8 @@ export interface CardHarnessOptions {
   /** The token the processor presents (default: the one the issuer expects). */
   acquirerToken?: string;
   reversalLimits?: Partial<ReversalLimits>;
+  /** Also serve the operator's card routes (gateway/http/card-admin.ts), with this admin token (none: they answer 403). */
+  admin?: { token?: string };
 }
 
 /** The merchant seedStation opens first (branch 500): cardBody() pays it, so approvals are captured. */
@@ -65,10 +70,15 @@ export async function startCardHarness(o: CardHarnessOptions = {}): Promise<Card
   const codes = new EnrollmentCodes({ path: `${t.dir}/enrollment.db` });
   const server = await startHttp({
     core, hub, sink: new RecordingSink(hub), codes, metrics: new GatewayMetrics({ defaultMetrics: false, backlogCacheMs: 0 }), online: () => new Map(),
-    port: 0, host: '127.0.0.1', limits: { shutdownGraceMs: 200 }, logger: logs.logger, routes: (app) => registerCardRoutes(app, { core, processor }),
+    port: 0, host: '127.0.0.1', limits: { shutdownGraceMs: 200 }, logger: logs.logger,
+    ...(o.admin?.token !== undefined ? { adminToken: o.admin.token } : {}),
+    routes: (app) => {
+      registerCardRoutes(app, { core, processor });
+      if (o.admin) registerCardAdminRoutes(app, { processor, ...(o.admin.token !== undefined ? { adminToken: o.admin.token } : {}) });
+    },
   });
   return {
-    station, issuer, tokens, processor, server, base: server.url, dir: t.dir, paths, logs: logs.text,
+    core, station, issuer, tokens, processor, server, base: server.url, dir: t.dir, paths, logs: logs.text,
     close: async () => {
       await server.close();
       await issuer.close();
