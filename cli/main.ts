@@ -12,6 +12,7 @@ import { startCommands } from './commands/start.ts';
 import { configCommands } from './commands/config.ts';
 import { deviceCommands } from './commands/device.ts';
 import { issuerCommands } from './commands/issuer.ts';
+import { cardsCommands } from './commands/cards.ts';
 import { exitCodes, fail } from './output.ts';
 
 export function buildProgram(): Command {
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   configCommands(program, run);
   deviceCommands(program, run);
   issuerCommands(program, run);
+  cardsCommands(program, run);
   return program;
 }
 
