@@ -13,6 +13,7 @@ import { configCommands } from './commands/config.ts';
 import { deviceCommands } from './commands/device.ts';
 import { issuerCommands } from './commands/issuer.ts';
 import { cardsCommands } from './commands/cards.ts';
+import { keysCommands } from './commands/keys.ts';
 import { exitCodes, fail } from './output.ts';
 
 export function buildProgram(): Command {
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   deviceCommands(program, run);
   issuerCommands(program, run);
   cardsCommands(program, run);
+  keysCommands(program, run);
   return program;
 }
 

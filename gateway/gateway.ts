@@ -14,6 +14,7 @@ import { topics } from '../protocol/index.ts';
 import type { SigningKeyPair } from '../protocol/index.ts';
 import { PgLedgerStore, SettlementCore, SqliteLedgerStore } from '../settlement-core/index.ts';
 import type { LedgerStore } from '../settlement-core/index.ts';
+import type { IssuerPublicKey } from '../settlement-core/emoney/index.ts';
 import { evenDirectory, openShardedStore } from '../settlement-core/store/sharded/index.ts';
 import { CardBridge } from './bridge/card-bridge.ts';
 import { SettlementBridge } from './bridge/settlement-bridge.ts';
@@ -44,6 +45,8 @@ export interface GatewayKeys {
   deviceMasterKey: Buffer;
   /** Claims 15–16: the core signs tickets with it; without it ticket requests are declined `ticket-unavailable`. */
   ticketIssuer?: SigningKeyPair;
+  /** Issuer keys rotated out (`tapsettle keys rotate-issuer`): e-money tokens they signed are still deposited; devices get them too. */
+  retiredTicketIssuers?: IssuerPublicKey[];
 }
 
 export interface RunningGateway {
@@ -58,8 +61,10 @@ export interface RunningGateway {
   hub: ResultHub;
   codes: EnrollmentCodes;
   metrics: GatewayMetrics;
-  /** The ticket issuer's public key, for device configs (`keys.issuer`); null without an issuer key. */
+  /** The ticket issuer's public key; null without an issuer key. */
   issuerPublicKey: { keyId: string; publicKey: string } | null;
+  /** For device configs (`keys.issuer`): the current issuer key, then the retired ones; empty without an issuer key. */
+  issuerPublicKeys: IssuerPublicKey[];
   /** Set on the first run of a demo station. */
   demo: DemoCredentials | null;
   urls: { mqtt: string; mqtts?: string; ws?: string; http: string };
@@ -96,6 +101,7 @@ export async function startGateway(config: GatewayConfig, keys: GatewayKeys, log
       store: openLedgerStore(config, paths.ledger),
       issuerMasterKey: keys.issuerMasterKey,
       ...(keys.ticketIssuer ? { ticketIssuer: { keyId: keys.ticketIssuer.keyId, pair: keys.ticketIssuer } } : {}),
+      ...(keys.retiredTicketIssuers ? { retiredIssuerKeys: keys.retiredTicketIssuers } : {}),
       deviceKey: (id) => registry.deviceKey(id) ?? unknownDeviceKey,
       limits: stripUndefined(config.core),
       onBatch: metrics.observeBatch,
@@ -191,7 +197,8 @@ export async function startGateway(config: GatewayConfig, keys: GatewayKeys, log
       http: http.url,
     };
     const issuerPublicKey = keys.ticketIssuer ? { keyId: keys.ticketIssuer.keyId, publicKey: keys.ticketIssuer.publicKey } : null;
-    return { core, registry, broker, bridge, cards: processor, cardBridge, http, hub, codes, metrics, issuerPublicKey, demo, urls, paths, close: closeOpened };
+    const issuerPublicKeys = issuerPublicKey ? [issuerPublicKey, ...(keys.retiredTicketIssuers ?? [])] : [];
+    return { core, registry, broker, bridge, cards: processor, cardBridge, http, hub, codes, metrics, issuerPublicKey, issuerPublicKeys, demo, urls, paths, close: closeOpened };
   } catch (err) {
     await closeOpened();
     throw err;

@@ -116,7 +116,7 @@ export async function startStation(o: StartStationOptions): Promise<RunningStati
   const gw = await startGateway({ ...o.config, demo: true }, o.keys, logger, { station });
   try {
     const demo = demoCredentials(gw);
-    const contents = stationConfigs(file, { merchant: demo.merchant, currency: o.config.currency, issuer: gw.issuerPublicKey, gateKeys: station.gateKeys() });
+    const contents = stationConfigs(file, { merchant: demo.merchant, currency: o.config.currency, issuers: gw.issuerPublicKeys, gateKeys: station.gateKeys() });
     const placed = placeConfigs(gw.paths.deviceConfigs, contents);
     if (placed.length > 0) logger.info({ devices: placed }, 'station: device configs placed');
     await publishDeviceConfigs(gw.paths.deviceConfigs, gw.broker, logger.child({ part: 'device-configs' }));

@@ -2,7 +2,7 @@
  * The retained configs a station places for its devices: the station file's
  * catalog / fare table / deny list per device, plus the merchant, every
  * gate's admission public key (`keys.gates`) and the ticket issuer's public
- * key (`keys.issuer`). The wiring (cli) gives them a version and hands them
+ * keys (`keys.issuer`: the current one and those rotated out). The wiring (cli) gives them a version and hands them
  * to the gateway's device-configs directory, which publishes them retained
  * and again after every gateway restart.
  */
@@ -17,15 +17,15 @@ export interface ConfigInputs {
   merchant: string;
   /** The gateway's ledger currency: every price and fare must be in it. */
   currency: string;
-  /** The ticket issuer's public key (RunningGateway.issuerPublicKey); null: kiosks will report no-issuer-key. */
-  issuer: { keyId: string; publicKey: string } | null;
+  /** The ticket issuer's public keys, current first then retired (RunningGateway.issuerPublicKeys); none: kiosks will report no-issuer-key. */
+  issuers: readonly { keyId: string; publicKey: string }[];
   /** Every gate's admission key pair, by gate id. */
   gateKeys: ReadonlyMap<string, SigningKeyPair>;
 }
 
 export function stationConfigs(file: StationFile, inputs: ConfigInputs): ConfigContent[] {
   const keys = {
-    issuer: inputs.issuer ? [{ keyId: inputs.issuer.keyId, publicKey: inputs.issuer.publicKey }] : [],
+    issuer: inputs.issuers.map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })),
     gates: [...inputs.gateKeys.values()].map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })),
   };
   return file.devices.map((d) => {

@@ -56,7 +56,7 @@ describe('station file', () => {
 
   it('refuses prices in another currency than the ledger\'s, naming the key', () => {
     const f = loadStationFile(defaultStationFile);
-    expect(() => stationConfigs(f, { merchant: '500-0000001', currency: 'CHF', issuer: null, gateKeys: new Map([['gate-entry-1', generateSigningKeyPair('g')]]) }))
+    expect(() => stationConfigs(f, { merchant: '500-0000001', currency: 'CHF', issuers: [], gateKeys: new Map([['gate-entry-1', generateSigningKeyPair('g')]]) }))
       .toThrow(/configs\.gate-entry-1\.fareTable\.currency: EUR, but the gateway's ledger is in CHF/);
   });
 
