@@ -28,14 +28,16 @@ export interface AdminDeps {
   readyTimeoutMs: number;
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+/** The admin token as checkToken compares it. */
+export const tokenDigest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
-function checkToken(expected: Buffer | null, request: FastifyRequest): void {
+/** Refuses a request without `authorization: Bearer <admin token>` (TS_ERR_ADMIN_TOKEN); `expected` null: no token configured, open. */
+export function checkToken(expected: Buffer | null, request: FastifyRequest): void {
   if (expected === null) return;
   const header = request.headers.authorization;
   const given = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
   // Compare digests: equal lengths, constant time, whatever was sent.
-  if (!timingSafeEqual(digest(given), expected)) throw new HttpError('TS_ERR_ADMIN_TOKEN', 'this route needs the admin token: authorization: Bearer <token>');
+  if (!timingSafeEqual(tokenDigest(given), expected)) throw new HttpError('TS_ERR_ADMIN_TOKEN', 'this route needs the admin token: authorization: Bearer <token>');
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -48,7 +50,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const { core, metrics } = deps;
-  const expected = deps.adminToken === undefined ? null : digest(deps.adminToken);
+  const expected = deps.adminToken === undefined ? null : tokenDigest(deps.adminToken);
 
   app.get('/healthz', (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
 

@@ -29,7 +29,6 @@
  * Both routes ALWAYS need the admin token, whatever guards /metrics: a
  * reversal moves money. The token is checked before the body is read.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { maskPan } from '../../protocol/card-data.ts';
@@ -38,6 +37,7 @@ import { scrubDigits } from '../../settlement-core/cards/index.ts';
 import type { LogEntry, Principal } from '../cards/authorization-log.ts';
 import type { CardProcessor } from '../cards/card-processor.ts';
 import type { ReversalRow } from '../cards/reversal-log.ts';
+import { checkToken, tokenDigest } from './admin.ts';
 import { HttpError, errorBody } from './errors.ts';
 import { EmptyQuery, parseJsonBody, parseWith } from './schemas.ts';
 
@@ -66,8 +66,6 @@ export const CardAuthorizationsQuery = z.strictObject({ limit: decimal(cardAutho
 const AuthorizationParams = z.strictObject({ authorizationId: UuidV7 });
 /** Only the operator's reason: the device and wallet reasons belong to their own routes. */
 export const OperatorReversalBody = z.strictObject({ reason: z.literal('operator') });
-
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 const sendCode = (reply: FastifyReply, code: CardAdminErrorCode, message: string): FastifyReply =>
   reply.code(cardAdminErrors[code]).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(errorBody(code, message));
@@ -118,16 +116,13 @@ async function logged<T>(run: () => T | Promise<T>): Promise<T> {
 
 export function registerCardAdminRoutes(app: FastifyInstance, deps: CardAdminDeps): void {
   const { processor } = deps;
-  const expected = deps.adminToken === undefined ? null : digest(deps.adminToken);
+  const expected = deps.adminToken === undefined ? null : tokenDigest(deps.adminToken);
 
   /** Before the body is parsed: nobody without the token learns anything, not even what a good body looks like. */
   const guard = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     if (expected === null) return sendCode(reply, 'TS_ERR_ADMIN_TOKEN_NOT_CONFIGURED', 'card sales can be listed and reversed only on a gateway with an admin token: set http.adminToken in its config');
-    const header = request.headers.authorization;
-    const given = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
-    // Compare digests: equal lengths, constant time, whatever was sent.
-    if (!timingSafeEqual(digest(given), expected)) throw new HttpError('TS_ERR_ADMIN_TOKEN', 'this route needs the admin token: authorization: Bearer <token>');
-    return undefined;
+    checkToken(expected, request);
+    return Promise.resolve(undefined);
   };
 
   app.get('/v1/card-authorizations', { onRequest: guard }, async (request, reply) => {
