@@ -5,6 +5,12 @@
  * devices on any node sharing the broker state, and last wills. A device's
  * own `state` says `online`, `offline` or `out-of-service`; the view keeps
  * the last valid one beside the connection status.
+ *
+ * A state message can arrive after the disconnect of the connection that
+ * sent it (with Redis, every publish makes a round trip through Redis, while
+ * a disconnect is seen at once). Such a message, sent before the disconnect
+ * this node saw, updates the state body but does not bring the device back
+ * online: only a newer message or a new connection does.
  */
 import { decodeMessage } from '../../protocol/index.ts';
 import type { DeviceState } from '../../protocol/index.ts';
@@ -13,6 +19,8 @@ export interface DeviceAvailability {
   status: 'online' | 'offline';
   /** Epoch ms of the last change of status. */
   since: number;
+  /** Epoch ms this node saw the device's connection end, until it connects again. */
+  disconnectedAt?: number;
   /** The last valid `state` body the device (or its last will) published. */
   state?: DeviceState;
 }
@@ -28,11 +36,13 @@ export class AvailabilityView {
   ) {}
 
   connected(deviceId: string): void {
-    this.setStatus(deviceId, 'online');
+    const entry = this.setStatus(deviceId, 'online');
+    if (entry !== null) delete entry.disconnectedAt;
   }
 
   disconnected(deviceId: string): void {
-    this.setStatus(deviceId, 'offline');
+    const entry = this.setStatus(deviceId, 'offline');
+    if (entry !== null) entry.disconnectedAt = this.now();
   }
 
   /** A `state` message for `deviceId` (the topic's device). An empty body clears the retained state. */
@@ -47,7 +57,9 @@ export class AvailabilityView {
       this.invalidStates += 1;
       return;
     }
-    const entry = this.setStatus(deviceId, decoded.value.status === 'offline' ? 'offline' : 'online');
+    const known = this.devices.get(deviceId);
+    const stale = known?.disconnectedAt !== undefined && decoded.value.sentAt <= known.disconnectedAt;
+    const entry = stale ? known : this.setStatus(deviceId, decoded.value.status === 'offline' ? 'offline' : 'online');
     if (entry !== null) entry.state = decoded.value;
   }
 
