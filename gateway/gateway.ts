@@ -27,6 +27,7 @@ import { seedDemo } from './demo-seed.ts';
 import { publishDeviceConfigs } from './device-configs.ts';
 import type { DemoCredentials } from './demo-seed.ts';
 import { DeviceRegistry } from './devices/registry.ts';
+import { revocationScanMsDefault, watchRevocations } from './devices/revocation-watch.ts';
 import { EnrollmentCodes } from './http/enrollment-codes.ts';
 import { ResultHub, hubSink, resultConcernsWallet } from './http/result-hub.ts';
 import { startHttp } from './http/server.ts';
@@ -77,6 +78,8 @@ export interface GatewayStartOptions {
   station?: StationView;
   /** Limits of the card processing apparatus beyond the config's defaults (tests, embedders): the issuer line and reversals. */
   cardLimits?: { client?: Partial<IssuerClientLimits>; reversals?: Partial<ReversalLimits> };
+  /** How often connected devices are checked against the registry for a revoke or re-key (default revocationScanMsDefault). */
+  revocationScanMs?: number;
 }
 
 export async function startGateway(config: GatewayConfig, keys: GatewayKeys, logger: Logger = pino({ level: config.log.level }), options: GatewayStartOptions = {}): Promise<RunningGateway> {
@@ -133,6 +136,15 @@ export async function startGateway(config: GatewayConfig, keys: GatewayKeys, log
     const scan = setInterval(() => void publishDeviceConfigs(paths.deviceConfigs, broker, configLog), deviceConfigScanMs);
     scan.unref();
     opened.push({ close: () => clearInterval(scan) });
+    // `tapsettle devices revoke` writes the registry from another process: a device it revokes or re-keys is cut off here.
+    const revokeLog = logger.child({ part: 'revocations' });
+    const revocations = watchRevocations({
+      record: (id) => registry.get(id), connected: () => broker.connectedDevices(), disconnect: (id) => broker.disconnect(id),
+      scanMs: options.revocationScanMs ?? revocationScanMsDefault,
+      onCut: (deviceId, why) => revokeLog.warn({ deviceId, why }, 'device disconnected: no longer admitted by the registry'),
+      onError: (err) => revokeLog.error({ err }, 'revocation scan failed; tried again at the next scan'),
+    });
+    opened.push({ close: () => revocations.stop() });
 
     const hub = new ResultHub();
     const codes = new EnrollmentCodes({ path: join(config.data, 'enrollment.db') });

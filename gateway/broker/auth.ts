@@ -22,6 +22,9 @@ export interface DeviceVerifier {
 
 export type AuthRejection = 'bad-credentials' | 'auth-busy' | 'auth-failed';
 
+/** The registry key version a connection logged in under (set on the aedes client at login), so a later re-key can cut it. */
+export const admittedKeyVersion = new WeakMap<object, number>();
+
 export interface ConnectHooksOptions {
   verifier: DeviceVerifier;
   payloadBytesMax: number;
@@ -86,7 +89,10 @@ export function deviceConnectHooks(o: ConnectHooksOptions): { preConnect: PreCon
     inFlight += 1;
     o.verifier.verify(username, password.toString('utf8')).then((device) => {
       inFlight -= 1;
-      if (device !== null) return done(null, true);
+      if (device !== null) {
+        admittedKeyVersion.set(client, device.keyVersion);
+        return done(null, true);
+      }
       o.onRejected('bad-credentials', client, 'unknown or revoked device, or wrong secret');
       done(new ConnectRefused(badUsernameOrPassword, 'bad user name or password'), false);
     }, (err: unknown) => {

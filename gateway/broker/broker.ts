@@ -21,7 +21,7 @@ import { channelRules, limits as protocolLimits, parseDeviceTopic, topics } from
 import type { Channel } from '../../protocol/index.ts';
 import { AclBreachError, authorizeDevicePublish, authorizeDeviceSubscribe } from './acl.ts';
 import type { AclBreach } from './acl.ts';
-import { deviceConnectHooks } from './auth.ts';
+import { admittedKeyVersion, deviceConnectHooks } from './auth.ts';
 import type { DeviceVerifier } from './auth.ts';
 import { AvailabilityView } from './availability.ts';
 import type { DeviceAvailability } from './availability.ts';
@@ -199,6 +199,13 @@ export class GatewayBroker {
 
   stats(): BrokerStats {
     return this.counts.snapshot(this.aedes.closed ? 0 : this.aedes.connectedClients);
+  }
+
+  /** The devices with a connection on this node now, each with the registry key version it logged in under. */
+  connectedDevices(): { id: string; keyVersion: number | null }[] {
+    // Aedes keeps its sessions in `clients`, which its typings leave out.
+    const clients = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
+    return Object.entries(clients).map(([id, c]) => ({ id, keyVersion: c === undefined ? null : admittedKeyVersion.get(c) ?? null }));
   }
 
   /** Closes a device's connection on this node (after a revoke). Its last will is published. */
