@@ -9,12 +9,11 @@ import { parseGatewayConfig } from '../../gateway/config.ts';
 import { startGateway } from '../../gateway/gateway.ts';
 import type { RunningGateway } from '../../gateway/gateway.ts';
 import { uuidv7 } from '../../protocol/index.ts';
-import { ensureIssuerSecrets, loadIssuerSecrets, startIssuerHost } from '../../settlement-core/cards/index.ts';
 import type { IssuerHost } from '../../settlement-core/cards/index.ts';
 import { balanceOf, tempDir } from '../settlement-core/fixtures.ts';
 import type { TestWallet } from '../settlement-core/fixtures.ts';
 import { call, signed } from '../gateway/http/harness.ts';
-import { addCards, cardData, cards } from '../settlement-core/cards/fixtures.ts';
+import { cardData, cards, startTestIssuer } from '../settlement-core/cards/fixtures.ts';
 
 /** Each run starts node with the TypeScript loader: ~2–3 s on the reference machine, more under load. */
 const slowMs = 120_000;
@@ -38,11 +37,9 @@ const at = (): string[] => ['--url', gw.urls.http, '--token-file', tokenFile];
 
 beforeAll(async () => {
   t = tempDir('tapsettle-cli-cards-');
-  const secretsFile = join(t.dir, 'issuer-secrets.json');
-  ensureIssuerSecrets(secretsFile);
-  const secrets = loadIssuerSecrets(secretsFile);
-  issuer = await startIssuerHost({ dbPath: join(t.dir, 'issuer.db'), pepper: secrets.pepper, acquirerToken: secrets.acquirerToken, port: 0, host: '127.0.0.1' });
-  addCards(issuer.store);
+  const started = await startTestIssuer(t.dir);
+  issuer = started.issuer;
+  const { secretsFile } = started;
   const keys = { issuerMasterKey: randomBytes(32), deviceMasterKey: randomBytes(32) };
   gw = await startGateway(parseGatewayConfig({ data: join(t.dir, 'gw'), mqtt: { port: 0 }, http: { port: 0, adminToken }, log: { level: 'silent' }, cards: { issuerUrl: issuer.url, secretsFile } }), keys);
   const ada = gw.demo!.wallets[0]!;

@@ -11,12 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGatewayConfig } from '../../../gateway/config.ts';
 import { startGateway } from '../../../gateway/gateway.ts';
 import type { RunningGateway } from '../../../gateway/gateway.ts';
-import { ensureIssuerSecrets, loadIssuerSecrets, startIssuerHost } from '../../../settlement-core/cards/index.ts';
 import type { IssuerHost } from '../../../settlement-core/cards/index.ts';
 import { tempDir } from '../../settlement-core/fixtures.ts';
 import type { TestWallet } from '../../settlement-core/fixtures.ts';
 import { call, signed } from '../http/harness.ts';
-import { addCards, cardData, cards } from '../../settlement-core/cards/fixtures.ts';
+import { cardData, cards, startTestIssuer } from '../../settlement-core/cards/fixtures.ts';
 
 let t: ReturnType<typeof tempDir>;
 let issuer: IssuerHost;
@@ -26,11 +25,9 @@ let wallet: TestWallet;
 
 beforeAll(async () => {
   t = tempDir('tapsettle-gw-card-wiring-');
-  const secretsFile = join(t.dir, 'issuer-secrets.json');
-  ensureIssuerSecrets(secretsFile);
-  const secrets = loadIssuerSecrets(secretsFile);
-  issuer = await startIssuerHost({ dbPath: join(t.dir, 'issuer.db'), pepper: secrets.pepper, acquirerToken: secrets.acquirerToken, port: 0, host: '127.0.0.1' });
-  addCards(issuer.store);
+  const started = await startTestIssuer(t.dir);
+  issuer = started.issuer;
+  const { secretsFile } = started;
   const keys = { issuerMasterKey: randomBytes(32), deviceMasterKey: randomBytes(32) };
   gw = await startGateway(parseGatewayConfig({ data: join(t.dir, 'gw'), mqtt: { port: 0 }, http: { port: 0 }, log: { level: 'silent' }, cards: { issuerUrl: issuer.url, secretsFile } }), keys);
   bare = await startGateway(parseGatewayConfig({ data: join(t.dir, 'bare'), mqtt: { port: 0 }, http: { port: 0 }, log: { level: 'silent' } }), keys);

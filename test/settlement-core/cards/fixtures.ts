@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import { luhnCheckDigit } from '../../../protocol/card-data.ts';
 import type { CardData } from '../../../protocol/card-data.ts';
 import { uuidv7 } from '../../../protocol/index.ts';
-import type { AddCardInput, AuthorizationRequest, CardStore } from '../../../settlement-core/cards/index.ts';
+import { ensureIssuerSecrets, loadIssuerSecrets, startIssuerHost } from '../../../settlement-core/cards/index.ts';
+import type { AddCardInput, AuthorizationRequest, CardStore, IssuerHost } from '../../../settlement-core/cards/index.ts';
 
 export const pepper = Buffer.alloc(32, 0x5a);
 export const acquirerToken = 'acquirer-token-for-tests-0123456789';
@@ -112,3 +113,13 @@ export async function databaseBytes(path: string): Promise<Buffer> {
 
 /** The PAN as it could leak: all its digits, or all but the last four (which may be shown). */
 export const panForms = (pan: string): string[] => [pan, pan.slice(0, -4)];
+
+/** An issuer host on 127.0.0.1 with its secrets file and the test cards in `dir`: what a gateway's `cards:` section points at. */
+export async function startTestIssuer(dir: string): Promise<{ issuer: IssuerHost; secretsFile: string }> {
+  const secretsFile = join(dir, 'issuer-secrets.json');
+  ensureIssuerSecrets(secretsFile);
+  const secrets = loadIssuerSecrets(secretsFile);
+  const issuer = await startIssuerHost({ dbPath: join(dir, 'issuer.db'), pepper: secrets.pepper, acquirerToken: secrets.acquirerToken, port: 0, host: '127.0.0.1' });
+  addCards(issuer.store);
+  return { issuer, secretsFile };
+}
