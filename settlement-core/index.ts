@@ -1,5 +1,6 @@
-export { SettlementCore, defaultCoreLimits } from './core.ts';
-export type { CoreLimits, CoreOptions, CoreStats, WalletRequestRefusal } from './core.ts';
+export { SettlementCore } from './core.ts';
+export { defaultCoreLimits } from './core-options.ts';
+export type { CoreLimits, CoreOptions, CoreStats, WalletRequestRefusal } from './core-options.ts';
 export type { CancelReply, OutcomeReply, SettleReply } from './engine/commands.ts';
 export type { TicketIssuer } from './engine/tickets.ts';
 export { audit } from './audit.ts';
